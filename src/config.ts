@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Limits that the command rules enforce; tests lower them to reach the edges quickly. */
+export const limitsSchema = z.object({
+  maxFriends: z.coerce.number().int().positive().default(5000),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  TOKEN_SECRET: z.string().min(32, 'TOKEN_SECRET must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_FRIENDS: z.coerce.number().int().positive().default(5000),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL through postgres.js when set; embedded PGlite in `dataDir` when not. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  tokenSecret: string | undefined;
+  logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
+  limits: Limits;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    tokenSecret: e.TOKEN_SECRET,
+    logLevel: e.LOG_LEVEL,
+    limits: { maxFriends: e.MAX_FRIENDS },
+  };
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { badInput, DomainError } from '../errors.ts';
+import { useProjectionConsistency } from './consistency-plugin.ts';
+import { createLoaders, type GraphQLContext, type Services } from './context.ts';
+import { maskError } from './errors.ts';
+import { schema } from './schema.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+const EXAMPLE_QUERY = `# Sign in (or registerUser first), then put the token in the Headers tab:
+# { "Authorization": "Bearer <token>" }
+mutation SignIn {
+  signIn(handle: "ada", password: "correct horse") { token user { id handle displayName } }
+}
+
+query Me {
+  me { id handle displayName friendCount postCount }
+}
+`;
+
+export type WallYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
+
+export function createWallYoga(services: Services, extraPlugins: NonNullable<Parameters<typeof createYoga>[0]['plugins']> = []): WallYoga {
+  return createYoga<Record<string, unknown>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    maskedErrors: { maskError },
+    logging: {
+      debug: (...args) => services.log.debug({ args }, 'yoga'),
+      info: (...args) => services.log.info({ args }, 'yoga'),
+      warn: (...args) => services.log.warn({ args }, 'yoga'),
+      // Refusals (errors with a code) are the caller's business, logged by the command bus.
+      error: (...args) =>
+        args.some((a) => a instanceof GraphQLError && a.extensions?.['code'])
+          ? services.log.debug({ args }, 'yoga')
+          : services.log.error({ args }, 'yoga'),
+    },
+    graphiql: {
+      title: 'Wall',
+      defaultQuery: EXAMPLE_QUERY,
+      subscriptionsProtocol: 'WS',
+    },
+    plugins: [useProjectionConsistency(), ...extraPlugins],
+    context: async ({ request, params }) => {
+      const requestId = request.headers.get('x-request-id') ?? randomUUID();
+      let actorId: string | null = null;
+      let authError: DomainError | null = null;
+      const authorization = request.headers.get('authorization');
+      if (authorization) {
+        const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+        try {
+          if (!match?.[1]) throw badInput('Authorization must be "Bearer <token>".');
+          actorId = await services.identity.tokens.verify(match[1]);
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          authError = error.code === 'BAD_USER_INPUT' ? new DomainError('UNAUTHENTICATED', error.message) : error;
+        }
+      }
+      const requested = request.headers.get('x-consistent-with') ?? params.extensions?.['consistentWith'];
+      return {
+        services,
+        requestId,
+        actorId,
+        authError,
+        consistentWith: parsePosition(requested),
+        loaders: createLoaders(services.viewsDb),
+      };
+    },
+  });
+}
+
+function parsePosition(value: unknown): bigint | null {
+  if (value === undefined || value === null || value === '') return null;
+  if ((typeof value === 'string' || typeof value === 'number') && /^\d{1,20}$/.test(String(value))) return BigInt(value);
+  throw new GraphQLError('X-Consistent-With must be a position from a receipt (a decimal number).', {
+    extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+  });
+}
