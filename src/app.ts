@@ -33,6 +33,7 @@ export interface App {
   bus: CommandBus;
   projector: Projector | null;
   projection: ProjectionStatus;
+  identity: IdentityService;
   yoga: WallYoga;
   /** Starts background work (the projector) without listening on a port. */
   start(): void;
@@ -96,6 +97,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     bus,
     projector,
     projection,
+    identity,
     yoga,
     start,
     async listen(port, host) {

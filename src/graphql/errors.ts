@@ -7,9 +7,10 @@ import { DomainError } from '../errors.ts';
  * details beside it. Anything else is masked by Yoga ("Unexpected error.") and logged by it.
  */
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
+  // Duck-typed: a test runner may load graphql twice (ESM and CJS), and instanceof then fails.
+  const graphQLError = isGraphQLError(error) ? error : undefined;
+  const original = graphQLError ? graphQLError.originalError : error;
   if (original instanceof DomainError) {
-    const graphQLError = error instanceof GraphQLError ? error : undefined;
     return new GraphQLError(original.message, {
       ...(graphQLError?.nodes ? { nodes: graphQLError.nodes } : {}),
       ...(graphQLError?.path ? { path: graphQLError.path } : {}),
@@ -17,4 +18,8 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
     });
   }
   return yogaMaskError(error, message, isDev);
+}
+
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError';
 }

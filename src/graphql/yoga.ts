@@ -34,7 +34,7 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       warn: (...args) => services.log.warn({ args }, 'yoga'),
       // Refusals (errors with a code) are the caller's business, logged by the command bus.
       error: (...args) =>
-        args.some((a) => a instanceof GraphQLError && a.extensions?.['code'])
+        args.some((a) => (a as GraphQLError | undefined)?.originalError instanceof DomainError)
           ? services.log.debug({ args }, 'yoga')
           : services.log.error({ args }, 'yoga'),
     },
