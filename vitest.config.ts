@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // One graphql for everyone: Vite would pick graphql's ESM build for our code while Node hands
+    // Pothos and Yoga the CommonJS one, and graphql refuses types from "another realm".
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
@@ -8,6 +16,5 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Each file gets its own database (a fresh PostgreSQL database, or an in-memory PGlite).
     fileParallelism: true,
-    reporters: ['default'],
   },
 });

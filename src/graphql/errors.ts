@@ -7,7 +7,7 @@ import { DomainError } from '../errors.ts';
  * details beside it. Anything else is masked by Yoga ("Unexpected error.") and logged by it.
  */
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  // Duck-typed: a test runner may load graphql twice (ESM and CJS), and instanceof then fails.
+  // Duck-typed, so that a second copy of graphql (ESM beside CommonJS) cannot break the mapping.
   const graphQLError = isGraphQLError(error) ? error : undefined;
   const original = graphQLError ? graphQLError.originalError : error;
   if (original instanceof DomainError) {
