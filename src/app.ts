@@ -9,6 +9,7 @@ import { Projector } from './projector/projector.ts';
 import { ProjectionStatus } from './read/consistency.ts';
 import { profileProjection } from './read/views/profile.ts';
 import { CommandBus } from './write/bus.ts';
+import { assertLogBelongsToCluster } from './write/event-log.ts';
 import { allCommands } from './write/commands/index.ts';
 import { IdentityService } from './write/identity/identity.ts';
 import { TokenService } from './write/identity/tokens.ts';
@@ -47,6 +48,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { log } = options;
   const database = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir ?? null });
   const { db } = database;
+  try {
+    await assertLogBelongsToCluster(db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
 
   const projector =
     options.projector === false

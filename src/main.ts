@@ -3,6 +3,7 @@ import { loadConfig } from './config.ts';
 import { DatabaseUnreachableError, redactUrl } from './db/connect.ts';
 import { GRAPHQL_PATH } from './graphql/yoga.ts';
 import { createLogger } from './logger.ts';
+import { EventLogFromAnotherClusterError } from './write/event-log.ts';
 import { resolveTokenSecret } from './write/identity/tokens.ts';
 
 async function main() {
@@ -36,7 +37,7 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof DatabaseUnreachableError || (error instanceof Error && error.message.startsWith('Invalid configuration'))) {
+  if (error instanceof DatabaseUnreachableError || error instanceof EventLogFromAnotherClusterError || (error instanceof Error && error.message.startsWith('Invalid configuration'))) {
     process.stderr.write(`wall: ${error.message}\n`);
   } else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
     process.stderr.write(`wall: the port is in use (${(error as Error).message}); set PORT to another one.\n`);

@@ -29,7 +29,7 @@ export interface CommandDefinition<S extends z.ZodType = z.ZodType, A extends Ac
   handle(ctx: HandlerContext<z.output<S>, A>): Promise<{ aggregateId: string }>;
 }
 
-export function defineCommand<S extends z.ZodType, A extends Access>(definition: CommandDefinition<S, A>) {
+export function defineCommand<S extends z.ZodType, const A extends Access>(definition: CommandDefinition<S, A>) {
   return definition;
 }
 

@@ -163,3 +163,24 @@ function toRecorded(row: typeof events.$inferSelect): RecordedEvent {
     metadata: row.metadata as EventMetadata,
   } as RecordedEvent;
 }
+
+/**
+ * Transaction ids belong to one PostgreSQL cluster. A logical dump restored into another cluster
+ * brings ids from the future: new events would sort before old ones and readers would stall.
+ */
+export async function assertLogBelongsToCluster(db: Queryable): Promise<void> {
+  const [row] = await queryRows<{ head: string | null; next: string }>(
+    db,
+    sql`select (select max(tx_id) from write.events)::text as head, pg_snapshot_xmax(pg_current_snapshot())::text as next`,
+  );
+  if (row?.head != null && BigInt(row.head) >= BigInt(row.next)) {
+    throw new EventLogFromAnotherClusterError(
+      `The event log holds transaction ids (up to ${row.head}) that this PostgreSQL cluster has not reached (next: ${row.next}). ` +
+        'It was probably restored from a logical dump into another cluster; see "The event log and its order" in the README.',
+    );
+  }
+}
+
+export class EventLogFromAnotherClusterError extends Error {
+  override name = 'EventLogFromAnotherClusterError';
+}

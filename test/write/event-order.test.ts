@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { queryRows, sql } from '../../src/db/connect.ts';
 import type { RecordedEvent } from '../../src/write/events.ts';
-import { appendEvents, lockAggregates, readEventsAfter } from '../../src/write/event-log.ts';
+import { appendEvents, assertLogBelongsToCluster, lockAggregates, readEventsAfter } from '../../src/write/event-log.ts';
 import { useTestApp } from '../support/app.ts';
 import { databaseKind } from '../support/database.ts';
 
@@ -111,5 +111,21 @@ describe('the event log read order', () => {
         await lockAggregates(tx, ['post:late-lock']);
       }),
     ).rejects.toThrow(/before the first write/);
+  });
+});
+
+describe('the event log and its cluster', () => {
+  it('refuses a log whose transaction ids this cluster has not reached (a logical restore elsewhere)', async () => {
+    const { db } = t.app.database;
+    await expect(assertLogBelongsToCluster(db)).resolves.toBeUndefined();
+    const refusal = await db
+      .transaction(async (tx) => {
+        await tx.execute(sql`insert into write.events (tx_id, aggregate_type, aggregate_id, version, type, data, metadata, occurred_at)
+          values ('999999999999'::xid8, 'post', ${uuidv7()}, 1, 'PostEdited', '{}', '{}', now())`);
+        await assertLogBelongsToCluster(tx);
+      })
+      .catch((error: Error) => error);
+    expect(String(refusal)).toMatch(/restored from a logical dump/);
+    await expect(assertLogBelongsToCluster(db)).resolves.toBeUndefined();
   });
 });
