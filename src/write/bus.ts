@@ -80,7 +80,7 @@ export class CommandBus {
       validate,
       authenticate,
       retry(options.maxAttempts ?? 4),
-      transaction(options),
+      transaction(options, this.now),
       commandLog(this.now),
     ];
   }
@@ -122,7 +122,7 @@ export class CommandBus {
       input: execution.input,
       actorId: execution.caller.actorId as string,
       uow,
-      now: this.now(),
+      now: uow.now,
       newId: this.options.newId,
       limits: this.options.limits,
       log: execution.log,
@@ -188,7 +188,7 @@ function retry(maxAttempts: number): Middleware {
   };
 }
 
-function transaction(options: CommandBusOptions): Middleware {
+function transaction(options: CommandBusOptions, now: () => Date): Middleware {
   return async (execution, next) => {
     let receipt: Receipt;
     try {
@@ -196,7 +196,7 @@ function transaction(options: CommandBusOptions): Middleware {
         execution.uow = new UnitOfWork(
           tx,
           { commandId: execution.commandId, command: execution.definition.name, actorId: execution.caller.actorId },
-          new Date(),
+          now(),
         );
         const result = await next();
         if (options.notifyChannel && !execution.replayed) {

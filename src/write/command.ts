@@ -44,7 +44,8 @@ export class UnitOfWork {
   constructor(
     readonly db: Tx,
     private readonly metadata: EventMetadata,
-    private readonly now: Date,
+    /** The command's one clock reading: table rows and event rows carry the same instant. */
+    readonly now: Date,
   ) {}
 
   /** Locks the aggregates this command may change; call once, before the first write. */
