@@ -7,7 +7,7 @@ import { createWallYoga, GRAPHQL_PATH, type WallYoga } from './graphql/yoga.ts';
 import type { Logger } from './logger.ts';
 import { Projector } from './projector/projector.ts';
 import { ProjectionStatus } from './read/consistency.ts';
-import { profileProjection } from './read/views/profile.ts';
+import { allProjections } from './read/views/index.ts';
 import { CommandBus } from './write/bus.ts';
 import { assertLogBelongsToCluster } from './write/event-log.ts';
 import { allCommands } from './write/commands/index.ts';
@@ -25,6 +25,8 @@ export interface AppOptions {
   /** Run the projector in this process (the default: one process plays every role). */
   projector?: boolean;
   consistencyTimeoutMs?: number;
+  /** Entries kept per reader in the feed. */
+  feedLimit?: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -58,7 +60,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   const projector =
     options.projector === false
       ? null
-      : new Projector({ eventsDb: db, viewsDb: db, projections: [profileProjection], log: log.child({ role: 'projector' }) });
+      : new Projector({
+          eventsDb: db,
+          viewsDb: db,
+          projections: allProjections,
+          ...(options.feedLimit ? { feedLimit: options.feedLimit } : {}),
+          log: log.child({ role: 'projector' }),
+        });
 
   const bus = new CommandBus({
     db,

@@ -15,8 +15,11 @@ export class DomainError extends Error {
   }
 }
 
-export const badInput = (message: string, details?: Record<string, unknown>) =>
-  new DomainError('BAD_USER_INPUT', message, details);
+/** One shape for every input refusal: `extensions.fields` lists `{ field, message }`. */
+export const badInput = (message: string, field?: string) =>
+  new DomainError('BAD_USER_INPUT', message, field ? { fields: [{ field, message }] } : undefined);
+export const invalidFields = (message: string, fields: { field: string; message: string }[]) =>
+  new DomainError('BAD_USER_INPUT', message, { fields });
 export const unauthenticated = (message = 'Sign in first: send Authorization: Bearer <token>.') =>
   new DomainError('UNAUTHENTICATED', message);
 export const forbidden = (message: string) => new DomainError('FORBIDDEN', message);

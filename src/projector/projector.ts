@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/connect.ts';
-import { checkpoints } from '../db/schema/read.ts';
+import { views as liveViews, type Views } from '../db/schema/read.ts';
 import type { Logger } from '../logger.ts';
 import { readCheckpoint, VIEWS_CHECKPOINT } from '../read/checkpoint.ts';
 import type { Projection } from '../read/projection.ts';
+import { DEFAULT_FEED_LIMIT } from '../read/views/feed.ts';
 import { readEventsAfter } from '../write/event-log.ts';
 
 export interface ProjectorOptions {
@@ -13,6 +14,10 @@ export interface ProjectorOptions {
   /** Where the views and the checkpoint are. */
   viewsDb: Db;
   projections: readonly Projection[];
+  /** The view tables to fill: the live `read` ones unless a rebuild says otherwise. */
+  views?: Views;
+  /** Entries kept per reader in the feed. */
+  feedLimit?: number;
   log: Logger;
   /** Transactions per batch. */
   batchSize?: number;
@@ -73,7 +78,8 @@ export class Projector {
 
   /** Applies one batch; returns how many events it held (0 when caught up). */
   async applyNextBatch(): Promise<number> {
-    const { eventsDb, viewsDb, projections, batchSize = 200 } = this.options;
+    const { eventsDb, viewsDb, projections, batchSize = 200, views = liveViews, feedLimit = DEFAULT_FEED_LIMIT } = this.options;
+    const { checkpoints } = views;
     if (!this.checkpointExists) {
       // A row to lock from the first batch on (see below).
       await viewsDb
@@ -82,7 +88,7 @@ export class Projector {
         .onConflictDoNothing();
       this.checkpointExists = true;
     }
-    const from = await readCheckpoint(viewsDb);
+    const from = await readCheckpoint(viewsDb, views);
     const batch = await readEventsAfter(eventsDb, from, batchSize);
     const last = batch.at(-1);
     if (!last) {
@@ -99,7 +105,7 @@ export class Projector {
           .for('update');
         if ((row?.position ?? 0n) !== from) throw new CheckpointMoved();
         for (const event of batch) {
-          for (const projection of projections) await projection.apply(tx, event);
+          for (const projection of projections) await projection.apply({ tx, views, feedLimit }, event);
         }
         await tx
           .update(checkpoints)

@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Limits } from '../config.ts';
 import { EVENTS_CHANNEL, type Db } from '../db/connect.ts';
 import { commands } from '../db/schema/write.ts';
-import { badInput, conflict, DomainError, isRetryable, isUniqueViolation, unauthenticated } from '../errors.ts';
+import { badInput, conflict, DomainError, invalidFields, isRetryable, isUniqueViolation, unauthenticated } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lockKey, UnitOfWork, type CommandDefinition } from './command.ts';
 
@@ -77,8 +77,8 @@ export class CommandBus {
     this.now = options.now ?? (() => new Date());
     this.pipeline = [
       logAndTime,
-      validate,
       authenticate,
+      validate,
       retry(options.maxAttempts ?? 4),
       transaction(options, this.now),
       commandLog(this.now),
@@ -153,14 +153,14 @@ const validate: Middleware = (execution, next) => {
   const { request, definition } = execution;
   if (request.idempotencyKey != null) {
     if (request.idempotencyKey.length === 0 || request.idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-      throw badInput(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`, { field: 'idempotencyKey' });
+      throw badInput(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`, 'idempotencyKey');
     }
   }
   const parsed = definition.input.safeParse(request.input);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
     const summary = fields.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ');
-    throw badInput(`Invalid input for ${definition.name}: ${summary}`, { fields });
+    throw invalidFields(`Invalid input for ${definition.name}: ${summary}`, fields);
   }
   execution.input = parsed.data;
   return next();

@@ -26,6 +26,12 @@ describe('migrations', () => {
     );
     expect(rows.map((r) => r.name)).toEqual([
       'read.checkpoints',
+      'read.comments',
+      'read.feed_entries',
+      'read.friend_requests',
+      'read.friends',
+      'read.likes',
+      'read.posts',
       'read.profiles',
       'write.commands',
       'write.comments',

@@ -1,24 +1,119 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uuid, type PgSchema } from 'drizzle-orm/pg-core';
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** A comment as kept inside its post's view row (the newest few, for the wall and the feed). */
+export interface LatestComment {
+  commentId: string;
+  authorId: string;
+  body: string;
+  createdAt: string;
+}
+
+/**
+ * The views, defined once for any schema: `read` holds the live ones, and a rebuild fills a copy
+ * beside them (see projector/rebuild.ts) before swapping it in.
+ */
+export function defineViews(schema: PgSchema) {
+  const profiles = schema.table(
+    'profiles',
+    {
+      userId: uuid('user_id').primaryKey(),
+      handle: text('handle').notNull(),
+      displayName: text('display_name').notNull(),
+      friendCount: integer('friend_count').notNull().default(0),
+      postCount: integer('post_count').notNull().default(0),
+    },
+    (t) => [index('profiles_handle_lower_idx').on(sql`lower(${t.handle})`)],
+  );
+
+  /** The read side's own friend graph, one row per direction: fan-out and visibility read it. */
+  const friends = schema.table(
+    'friends',
+    {
+      userId: uuid('user_id').notNull(),
+      friendId: uuid('friend_id').notNull(),
+      since: timestamptz('since').notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.userId, t.friendId] }), index('friends_user_since_idx').on(t.userId, t.since.desc(), t.friendId.desc())],
+  );
+
+  /** Pending friend requests, by recipient. */
+  const friendRequests = schema.table(
+    'friend_requests',
+    {
+      toUserId: uuid('to_user_id').notNull(),
+      fromUserId: uuid('from_user_id').notNull(),
+      createdAt: timestamptz('created_at').notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.toUserId, t.fromUserId] }), index('friend_requests_to_idx').on(t.toUserId, t.createdAt.desc())],
+  );
+
+  /** One row per live post: what a wall or feed entry shows, counts and newest comments included. */
+  const posts = schema.table(
+    'posts',
+    {
+      postId: uuid('post_id').primaryKey(),
+      authorId: uuid('author_id').notNull(),
+      wallOwnerId: uuid('wall_owner_id').notNull(),
+      body: text('body').notNull(),
+      createdAt: timestamptz('created_at').notNull(),
+      editedAt: timestamptz('edited_at'),
+      likeCount: integer('like_count').notNull().default(0),
+      commentCount: integer('comment_count').notNull().default(0),
+      latestComments: jsonb('latest_comments').$type<LatestComment[]>().notNull().default([]),
+    },
+    (t) => [
+      index('posts_wall_idx').on(t.wallOwnerId, t.createdAt.desc(), t.postId.desc()),
+      index('posts_author_idx').on(t.authorId, t.createdAt.desc()),
+    ],
+  );
+
+  const comments = schema.table(
+    'comments',
+    {
+      commentId: uuid('comment_id').primaryKey(),
+      postId: uuid('post_id').notNull(),
+      authorId: uuid('author_id').notNull(),
+      body: text('body').notNull(),
+      createdAt: timestamptz('created_at').notNull(),
+    },
+    (t) => [index('comments_post_idx').on(t.postId, t.createdAt.desc(), t.commentId.desc())],
+  );
+
+  const likes = schema.table('likes', { postId: uuid('post_id').notNull(), userId: uuid('user_id').notNull() }, (t) => [
+    primaryKey({ columns: [t.postId, t.userId] }),
+  ]);
+
+  /** The home feed, fanned out on write: one row per (reader, post), newest first per reader. */
+  const feedEntries = schema.table(
+    'feed_entries',
+    {
+      readerId: uuid('reader_id').notNull(),
+      postId: uuid('post_id').notNull(),
+      createdAt: timestamptz('created_at').notNull(),
+    },
+    (t) => [
+      primaryKey({ columns: [t.readerId, t.postId] }),
+      index('feed_entries_reader_idx').on(t.readerId, t.createdAt.desc(), t.postId.desc()),
+      index('feed_entries_post_idx').on(t.postId),
+    ],
+  );
+
+  /** How far the projector has applied the event log (a transaction position, see event-log.ts). */
+  const checkpoints = schema.table('checkpoints', {
+    name: text('name').primaryKey(),
+    position: bigint('position', { mode: 'bigint' }).notNull(),
+    updatedAt: timestamptz('updated_at').notNull(),
+  });
+
+  return { profiles, friends, friendRequests, posts, comments, likes, feedEntries, checkpoints };
+}
+
+export type Views = ReturnType<typeof defineViews>;
 
 /** The query side: denormalized views kept by the projector from events alone. */
 export const readSchema = pgSchema('read');
-
-export const profiles = readSchema.table(
-  'profiles',
-  {
-    userId: uuid('user_id').primaryKey(),
-    handle: text('handle').notNull(),
-    displayName: text('display_name').notNull(),
-    friendCount: integer('friend_count').notNull().default(0),
-    postCount: integer('post_count').notNull().default(0),
-  },
-  (t) => [index('profiles_handle_lower_idx').on(sql`lower(${t.handle})`)],
-);
-
-/** How far each projector has applied the event log (a transaction position, see event-log.ts). */
-export const checkpoints = readSchema.table('checkpoints', {
-  name: text('name').primaryKey(),
-  position: bigint('position', { mode: 'bigint' }).notNull(),
-  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
-});
+export const views = defineViews(readSchema);
+export const { profiles, friends, friendRequests, posts: postViews, comments: commentViews, likes: likeViews, feedEntries, checkpoints } = views;

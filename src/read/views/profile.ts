@@ -1,53 +1,45 @@
 import { eq, inArray, sql } from 'drizzle-orm';
-import type { Queryable, Tx } from '../../db/connect.ts';
-import { profiles } from '../../db/schema/read.ts';
-import type { RecordedEvent } from '../../write/events.ts';
-import type { Projection } from '../projection.ts';
+import type { Queryable } from '../../db/connect.ts';
+import { profiles, type Views } from '../../db/schema/read.ts';
+import type { Projection, ProjectionContext } from '../projection.ts';
 
-/** The profile view: one row per person, with the counts a profile header shows. */
+/** The profile view: one row per person, with the counts a profile header shows. Names live only here. */
 export type ProfileRow = typeof profiles.$inferSelect;
 
 export const profileProjection: Projection = {
   name: 'profiles',
-  async apply(tx: Tx, event: RecordedEvent) {
+  async apply(ctx, event) {
+    const { tx, views } = ctx;
     switch (event.type) {
       case 'UserRegistered': {
         const { userId, handle, displayName } = event.data;
-        await tx.insert(profiles).values({ userId, handle, displayName }).onConflictDoNothing();
+        await tx.insert(views.profiles).values({ userId, handle, displayName });
         return;
       }
       case 'ProfileUpdated':
-        await tx.update(profiles).set({ displayName: event.data.displayName }).where(eq(profiles.userId, event.data.userId));
+        await tx.update(views.profiles).set({ displayName: event.data.displayName }).where(eq(views.profiles.userId, event.data.userId));
         return;
       case 'FriendRequestAccepted':
-        await addFriends(tx, [event.data.fromUserId, event.data.toUserId], 1);
-        return;
+        return addTo(ctx, 'friendCount', [event.data.fromUserId, event.data.toUserId], 1);
       case 'FriendRemoved':
-        await addFriends(tx, [event.data.userId, event.data.friendId], -1);
-        return;
+        return addTo(ctx, 'friendCount', [event.data.userId, event.data.friendId], -1);
       case 'PostPublished':
-        await addPosts(tx, event.data.authorId, 1);
-        return;
+        return addTo(ctx, 'postCount', [event.data.authorId], 1);
       case 'PostDeleted':
-        await addPosts(tx, event.data.authorId, -1);
-        return;
+        return addTo(ctx, 'postCount', [event.data.authorId], -1);
       default:
         return;
     }
   },
 };
 
-const addFriends = (tx: Tx, userIds: string[], delta: number) =>
-  tx
-    .update(profiles)
-    .set({ friendCount: sql`${profiles.friendCount} + ${delta}` })
-    .where(inArray(profiles.userId, userIds));
-
-const addPosts = (tx: Tx, userId: string, delta: number) =>
-  tx
-    .update(profiles)
-    .set({ postCount: sql`${profiles.postCount} + ${delta}` })
-    .where(eq(profiles.userId, userId));
+async function addTo({ tx, views }: ProjectionContext, column: keyof Pick<Views['profiles']['_']['columns'], 'friendCount' | 'postCount'>, userIds: string[], delta: number) {
+  const target = views.profiles[column];
+  await tx
+    .update(views.profiles)
+    .set({ [column]: sql`${target} + ${delta}` })
+    .where(inArray(views.profiles.userId, userIds));
+}
 
 export function findProfiles(db: Queryable, userIds: readonly string[]): Promise<ProfileRow[]> {
   return db.select().from(profiles).where(inArray(profiles.userId, [...userIds]));

@@ -11,7 +11,7 @@ export const removeFriend = defineCommand({
   input: z.object({ userId: field.id('userId') }),
   async handle({ input, actorId, uow }) {
     const friendId = input.userId;
-    if (friendId === actorId) throw badInput('You cannot unfriend yourself.', { field: 'userId' });
+    if (friendId === actorId) throw badInput('You cannot unfriend yourself.', 'userId');
     await uow.lock(lockKey.user(actorId), lockKey.user(friendId), lockKey.pair(actorId, friendId));
     const pair = await findFriendship(uow.db, actorId, friendId);
     if (pair?.status !== 'accepted') throw notFound(`You are not friends with ${friendId}.`);

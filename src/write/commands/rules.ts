@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Queryable } from '../../db/connect.ts';
 import { friendships, posts, users } from '../../db/schema/write.ts';
-import { notFound } from '../../errors.ts';
+import { notFound, unauthenticated } from '../../errors.ts';
 
 /** Bounds on what people type; the README lists them. */
 export const LIMITS = {
@@ -21,7 +21,8 @@ const text = (what: string, { min, max }: { min: number; max: number }) =>
     .max(max, `${what} must be at most ${max} characters`);
 
 export const field = {
-  id: (what: string) => z.uuid({ message: `${what} must be an id` }),
+  /** Ids are UUIDs; compared as text everywhere, so they are lower-cased here once. */
+  id: (what: string) => z.uuid({ message: `${what} must be an id` }).transform((id) => id.toLowerCase()),
   handle: z
     .string()
     .min(LIMITS.handle.min, `handle must be at least ${LIMITS.handle.min} characters`)
@@ -44,6 +45,13 @@ export async function findUser(db: Queryable, id: string) {
 export async function loadUser(db: Queryable, id: string, what = 'person') {
   const user = await findUser(db, id);
   if (!user) throw notFound(`No ${what} has the id ${id}.`);
+  return user;
+}
+
+/** The signed-in caller; a valid token for nobody (another deployment's secret) is UNAUTHENTICATED. */
+export async function loadActor(db: Queryable, id: string) {
+  const user = await findUser(db, id);
+  if (!user) throw unauthenticated('The token names no one known here; sign in again.');
   return user;
 }
 

@@ -1,0 +1,126 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { Queryable } from '../../db/connect.ts';
+import { commentViews, likeViews, postViews, type LatestComment, type Views } from '../../db/schema/read.ts';
+import type { Tx } from '../../db/connect.ts';
+import type { Cursor } from '../pagination.ts';
+import type { Projection } from '../projection.ts';
+
+/** How many of a post's newest comments its view row carries for walls and feeds. */
+export const LATEST_COMMENTS = 3;
+
+export type PostRow = typeof postViews.$inferSelect;
+export type CommentRow = typeof commentViews.$inferSelect;
+
+/** Posts with their counts and newest comments; the comments and likes behind them. */
+export const postsProjection: Projection = {
+  name: 'posts',
+  async apply({ tx, views }, event) {
+    const { posts, comments, likes } = views;
+    switch (event.type) {
+      case 'PostPublished': {
+        const { postId, authorId, wallOwnerId, body } = event.data;
+        await tx.insert(posts).values({ postId, authorId, wallOwnerId, body, createdAt: event.occurredAt });
+        return;
+      }
+      case 'PostEdited':
+        await tx.update(posts).set({ body: event.data.body, editedAt: event.occurredAt }).where(eq(posts.postId, event.data.postId));
+        return;
+      case 'PostDeleted': {
+        const { postId } = event.data;
+        await tx.delete(comments).where(eq(comments.postId, postId));
+        await tx.delete(likes).where(eq(likes.postId, postId));
+        await tx.delete(posts).where(eq(posts.postId, postId));
+        return;
+      }
+      case 'PostLiked':
+        await tx.insert(likes).values({ postId: event.data.postId, userId: event.data.userId });
+        await tx.update(posts).set({ likeCount: sql`${posts.likeCount} + 1` }).where(eq(posts.postId, event.data.postId));
+        return;
+      case 'PostUnliked':
+        await tx.delete(likes).where(and(eq(likes.postId, event.data.postId), eq(likes.userId, event.data.userId)));
+        await tx.update(posts).set({ likeCount: sql`${posts.likeCount} - 1` }).where(eq(posts.postId, event.data.postId));
+        return;
+      case 'CommentAdded': {
+        const { commentId, postId, authorId, body } = event.data;
+        await tx.insert(comments).values({ commentId, postId, authorId, body, createdAt: event.occurredAt });
+        await tx.update(posts).set({ commentCount: sql`${posts.commentCount} + 1` }).where(eq(posts.postId, postId));
+        await refreshLatestComments(tx, views, postId);
+        return;
+      }
+      case 'CommentDeleted': {
+        const { commentId, postId } = event.data;
+        await tx.delete(comments).where(eq(comments.commentId, commentId));
+        await tx.update(posts).set({ commentCount: sql`${posts.commentCount} - 1` }).where(eq(posts.postId, postId));
+        await refreshLatestComments(tx, views, postId);
+        return;
+      }
+      default:
+        return;
+    }
+  },
+};
+
+/** Rewrites a post's newest-comments copy from its comments, in one statement. */
+async function refreshLatestComments(tx: Tx, { posts, comments }: Views, postId: string) {
+  await tx.execute(sql`
+    update ${posts} set latest_comments = coalesce((
+      select jsonb_agg(jsonb_build_object('commentId', c.comment_id, 'authorId', c.author_id, 'body', c.body,
+                                          'createdAt', to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                       order by c.created_at desc, c.comment_id desc)
+      from (select * from ${comments} where post_id = ${postId} order by created_at desc, comment_id desc limit ${LATEST_COMMENTS}) c
+    ), '[]'::jsonb)
+    where post_id = ${postId}`);
+}
+
+export function findPosts(db: Queryable, postIds: readonly string[]): Promise<PostRow[]> {
+  return db.select().from(postViews).where(inArray(postViews.postId, [...postIds]));
+}
+
+/** One wall page: an index range scan on (wall_owner_id, created_at, post_id). */
+export function wallPage(db: Queryable, wallOwnerId: string, after: Cursor | null, limit: number): Promise<PostRow[]> {
+  return db
+    .select()
+    .from(postViews)
+    .where(
+      and(
+        eq(postViews.wallOwnerId, wallOwnerId),
+        after ? sql`(${postViews.createdAt}, ${postViews.postId}) < (${after.at}::timestamptz, ${after.id}::uuid)` : undefined,
+      ),
+    )
+    .orderBy(desc(postViews.createdAt), desc(postViews.postId))
+    .limit(limit);
+}
+
+/** Which of `postIds` `userId` likes (one query for a page). */
+export async function likedAmong(db: Queryable, userId: string, postIds: readonly string[]): Promise<Set<string>> {
+  if (postIds.length === 0) return new Set();
+  const rows = await db
+    .select({ postId: likeViews.postId })
+    .from(likeViews)
+    .where(and(eq(likeViews.userId, userId), inArray(likeViews.postId, [...postIds])));
+  return new Set(rows.map((r) => r.postId));
+}
+
+/** The same page of comments for many posts at once, newest first, `limit` per post. */
+export async function commentPages(db: Queryable, postIds: readonly string[], after: Cursor | null, limit: number): Promise<Map<string, CommentRow[]>> {
+  const pages = new Map<string, CommentRow[]>(postIds.map((id) => [id, []]));
+  if (postIds.length === 0 || limit === 0) return pages;
+  const rows = await db
+    .select()
+    .from(commentViews)
+    .where(
+      and(
+        sql`${commentViews.commentId} in (
+          select c.comment_id from unnest(${sql`array[${sql.join(postIds.map((id) => sql`${id}`), sql`, `)}]::uuid[]`}) as p(post_id)
+          cross join lateral (
+            select comment_id from ${commentViews} c
+            where c.post_id = p.post_id ${after ? sql`and (c.created_at, c.comment_id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
+            order by c.created_at desc, c.comment_id desc limit ${limit}) c)`,
+      ),
+    )
+    .orderBy(desc(commentViews.createdAt), desc(commentViews.commentId));
+  for (const row of rows) pages.get(row.postId)?.push(row);
+  return pages;
+}
+
+export const latestComments = (post: PostRow): LatestComment[] => post.latestComments;
