@@ -23,6 +23,8 @@ export const EVENTS_CHANNEL = 'wall_events';
 export interface Database {
   kind: 'pglite' | 'postgres';
   db: Db;
+  /** Calls `listener` with every SQL statement drizzle sends (tests count them to catch N+1). */
+  onQuery(listener: (query: string) => void): () => void;
   /** Calls `onMessage` for every NOTIFY on `channel` from any process (PostgreSQL only). */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -46,11 +48,13 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     await client.end({ timeout: 1 }).catch(() => {});
     throw new DatabaseUnreachableError(`Cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}`);
   }
-  const db = drizzlePostgres({ client, schema }) as unknown as Db;
+  const queries = new QueryEvents();
+  const db = drizzlePostgres({ client, schema, logger: queries }) as unknown as Db;
   await migratePostgres(db as never, { migrationsFolder });
   return {
     kind: 'postgres',
     db,
+    onQuery: (listener) => queries.subscribe(listener),
     async listen(channel, onMessage) {
       const { unlisten } = await client.listen(channel, onMessage);
       return unlisten;
@@ -63,15 +67,29 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   await client.waitReady;
-  const db = drizzlePglite({ client, schema }) as unknown as Db;
+  const queries = new QueryEvents();
+  const db = drizzlePglite({ client, schema, logger: queries }) as unknown as Db;
   await migratePglite(db as never, { migrationsFolder });
   return {
     kind: 'pglite',
     db,
+    onQuery: (listener) => queries.subscribe(listener),
     // One process owns an embedded database; in-process signals replace NOTIFY there.
     listen: async () => async () => {},
     close: () => client.close(),
   };
+}
+
+/** Drizzle's logger, turned into a list of listeners (none, and so no cost, unless a test asks). */
+class QueryEvents {
+  private readonly listeners = new Set<(query: string) => void>();
+  logQuery(query: string): void {
+    for (const listener of this.listeners) listener(query);
+  }
+  subscribe(listener: (query: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 }
 
 /** Runs raw SQL and returns its rows, whichever driver answers (they shape results differently). */

@@ -3,6 +3,9 @@ import type { Db } from '../db/connect.ts';
 import { unauthenticated, type DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ProjectionStatus } from '../read/consistency.ts';
+import type { Cursor } from '../read/pagination.ts';
+import { friendsAmong } from '../read/views/friends.ts';
+import { commentPages, findPosts, likedAmong, type CommentRow, type PostRow } from '../read/views/posts.ts';
 import { findProfiles, type ProfileRow } from '../read/views/profile.ts';
 import type { CommandBus } from '../write/bus.ts';
 import type { IdentityService } from '../write/identity/identity.ts';
@@ -27,17 +30,55 @@ export interface GraphQLContext {
   authError: DomainError | null;
   /** A receipt position the caller wants the views to have applied before reading. */
   consistentWith: bigint | null;
-  loaders: ReturnType<typeof createLoaders>;
+  loaders: Loaders;
 }
 
-/** Per-request loaders, so a field asked for many times costs one query. */
-export function createLoaders(viewsDb: Db) {
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/**
+ * Per-request loaders over the views: whatever a page asks for, each kind of row costs one
+ * query per tick of the resolver tree, not one per item.
+ */
+export function createLoaders(viewsDb: Db, actorId: string | null) {
+  const byKey = <Row, K extends string>(rows: Row[], key: (row: Row) => K) => new Map(rows.map((r) => [key(r), r]));
   return {
     profile: new DataLoader<string, ProfileRow | null>(async (ids) => {
-      const rows = await findProfiles(viewsDb, ids);
-      const byId = new Map(rows.map((r) => [r.userId, r]));
-      return ids.map((id) => byId.get(id) ?? null);
+      const found = byKey(await findProfiles(viewsDb, ids), (r) => r.userId);
+      return ids.map((id) => found.get(id) ?? null);
     }),
+    post: new DataLoader<string, PostRow | null>(async (ids) => {
+      const found = byKey(await findPosts(viewsDb, ids), (r) => r.postId);
+      return ids.map((id) => found.get(id) ?? null);
+    }),
+    /** Does the caller like each post? */
+    liked: new DataLoader<string, boolean>(async (postIds) => {
+      if (!actorId) return postIds.map(() => false);
+      const liked = await likedAmong(viewsDb, actorId, postIds);
+      return postIds.map((id) => liked.has(id));
+    }),
+    /** May the caller see each person's wall (their own, or a friend's)? */
+    seesWallOf: new DataLoader<string, boolean>(async (ownerIds) => {
+      if (!actorId) return ownerIds.map(() => false);
+      const friends = await friendsAmong(viewsDb, actorId, ownerIds);
+      return ownerIds.map((id) => id === actorId || friends.has(id));
+    }),
+    /** A page of comments per post; one query for all posts asking for the same page. */
+    comments: new DataLoader<{ postId: string; after: Cursor | null; limit: number }, CommentRow[], string>(
+      async (keys) => {
+        const groups = new Map<string, { after: Cursor | null; limit: number; postIds: string[] }>();
+        for (const k of keys) {
+          const g = `${k.limit}|${k.after?.at ?? ''}|${k.after?.id ?? ''}`;
+          const group = groups.get(g) ?? groups.set(g, { after: k.after, limit: k.limit, postIds: [] }).get(g)!;
+          group.postIds.push(k.postId);
+        }
+        const pages = new Map<string, CommentRow[]>();
+        for (const [g, group] of groups) {
+          for (const [postId, rows] of await commentPages(viewsDb, group.postIds, group.after, group.limit)) pages.set(`${g}|${postId}`, rows);
+        }
+        return keys.map((k) => pages.get(`${k.limit}|${k.after?.at ?? ''}|${k.after?.id ?? ''}|${k.postId}`) ?? []);
+      },
+      { cacheKeyFn: (k) => `${k.postId}|${k.limit}|${k.after?.at ?? ''}|${k.after?.id ?? ''}` },
+    ),
   };
 }
 

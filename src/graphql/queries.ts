@@ -1,10 +1,34 @@
-import { notFound } from '../errors.ts';
+import { z } from 'zod';
+import { forbidden, notFound, badInput } from '../errors.ts';
+import { decodeCursor, pageSize, toConnection } from '../read/pagination.ts';
+import { feedPage } from '../read/views/feed.ts';
+import { pendingRequests } from '../read/views/friends.ts';
+import { wallPage, type PostRow } from '../read/views/posts.ts';
 import { findProfileByHandle } from '../read/views/profile.ts';
 import { builder } from './builder.ts';
-import { requireActor } from './context.ts';
+import { requireActor, type GraphQLContext } from './context.ts';
+import { afterArgDescription, firstArgDescription } from './types/connection.ts';
+import { FriendRequestRef } from './types/friend-request.ts';
+import { PostConnectionRef, PostRef } from './types/post.ts';
 import { loadProfile, UserRef } from './types/user.ts';
 
 builder.queryType({ description: 'Reads. Every field answers from the read views, never from the write tables.' });
+
+/** The most pending requests `friendRequests` lists. */
+const MAX_FRIEND_REQUESTS = 500;
+
+const uuid = z.uuid();
+function parseId(value: string | number, field: string): string {
+  const parsed = uuid.safeParse(String(value));
+  if (!parsed.success) throw badInput(`${field} must be an id.`, field);
+  return parsed.data.toLowerCase();
+}
+
+const postPage = (rows: PostRow[], size: number) => toConnection(rows, size, (p) => ({ at: p.createdAt, id: p.postId }), (p) => p);
+
+async function requireWallVisible(ctx: GraphQLContext, ownerId: string) {
+  if (!(await ctx.loaders.seesWallOf.load(ownerId))) throw forbidden("Only the wall's owner and their friends can see it.");
+}
 
 builder.queryField('me', (t) =>
   t.field({
@@ -31,5 +55,70 @@ builder.queryField('user', (t) =>
       if (profile) ctx.loaders.profile.prime(profile.userId, profile);
       return profile ?? null;
     },
+  }),
+);
+
+builder.queryField('wall', (t) =>
+  t.field({
+    type: PostConnectionRef,
+    description:
+      "The posts on a person's wall, newest first. Visible to the owner and the owner's friends (FORBIDDEN otherwise); NOT_FOUND for no such person.",
+    args: {
+      userId: t.arg.id({ required: true, description: 'Whose wall.' }),
+      first: t.arg.int({ defaultValue: 20, description: firstArgDescription }),
+      after: t.arg.string({ description: afterArgDescription }),
+    },
+    resolve: async (_root, args, ctx) => {
+      requireActor(ctx);
+      const ownerId = parseId(args.userId, 'userId');
+      const size = pageSize(args.first);
+      const after = decodeCursor(args.after);
+      if (!(await loadProfile(ctx, ownerId))) throw notFound(`No person has the id ${ownerId}.`);
+      await requireWallVisible(ctx, ownerId);
+      return postPage(await wallPage(ctx.services.viewsDb, ownerId, after, size + 1), size);
+    },
+  }),
+);
+
+builder.queryField('feed', (t) =>
+  t.field({
+    type: PostConnectionRef,
+    description:
+      "The signed-in person's home feed, newest first: their own posts, posts on their wall, and friends' posts they may see (see the README for the rule and its bound).",
+    args: {
+      first: t.arg.int({ defaultValue: 20, description: firstArgDescription }),
+      after: t.arg.string({ description: afterArgDescription }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const readerId = requireActor(ctx);
+      const size = pageSize(args.first);
+      const rows = await feedPage(ctx.services.viewsDb, readerId, decodeCursor(args.after), size + 1);
+      for (const row of rows) ctx.loaders.post.prime(row.postId, row);
+      return postPage(rows, size);
+    },
+  }),
+);
+
+builder.queryField('post', (t) =>
+  t.field({
+    type: PostRef,
+    nullable: true,
+    description: "One post; null when there is none (or it was deleted). FORBIDDEN unless the caller may see the wall it is on.",
+    args: { id: t.arg.id({ required: true, description: 'The post.' }) },
+    resolve: async (_root, args, ctx) => {
+      requireActor(ctx);
+      const post = await ctx.loaders.post.load(parseId(args.id, 'id'));
+      if (!post) return null;
+      await requireWallVisible(ctx, post.wallOwnerId);
+      return post;
+    },
+  }),
+);
+
+builder.queryField('friendRequests', (t) =>
+  t.field({
+    type: [FriendRequestRef],
+    description: `Pending friend requests sent to the signed-in person, newest first (at most ${MAX_FRIEND_REQUESTS}).`,
+    resolve: async (_root, _args, ctx) => pendingRequests(ctx.services.viewsDb, requireActor(ctx), MAX_FRIEND_REQUESTS),
   }),
 );

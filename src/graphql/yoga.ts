@@ -66,7 +66,7 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
         actorId,
         authError,
         consistentWith: parsePosition(requested),
-        loaders: createLoaders(services.viewsDb),
+        loaders: createLoaders(services.viewsDb, actorId),
       };
     },
   });

@@ -1,8 +1,15 @@
+import { decodeCursor, pageSize, toConnection } from '../../read/pagination.ts';
+import { friendsPage } from '../../read/views/friends.ts';
 import type { ProfileRow } from '../../read/views/profile.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
+import { afterArgDescription, connectionOf, firstArgDescription } from './connection.ts';
 
-export const UserRef = builder.objectRef<ProfileRow>('User').implement({
+export const UserRef = builder.objectRef<ProfileRow>('User');
+
+export const UserConnectionRef = connectionOf('User', UserRef, 'person');
+
+UserRef.implement({
   description: 'A person, as their profile view shows them.',
   fields: (t) => ({
     id: t.exposeID('userId', { description: 'The stable id of the person.' }),
@@ -10,6 +17,21 @@ export const UserRef = builder.objectRef<ProfileRow>('User').implement({
     displayName: t.exposeString('displayName', { description: 'The name shown to others.' }),
     friendCount: t.exposeInt('friendCount', { description: 'How many friends the person has.' }),
     postCount: t.exposeInt('postCount', { description: 'How many posts the person has written (on any wall).' }),
+    friends: t.field({
+      type: UserConnectionRef,
+      description: "The person's friends, newest friendship first. Visible to any signed-in person, like the profile.",
+      args: {
+        first: t.arg.int({ defaultValue: 20, description: firstArgDescription }),
+        after: t.arg.string({ description: afterArgDescription }),
+      },
+      resolve: async (user, args, ctx) => {
+        const size = pageSize(args.first);
+        const rows = await friendsPage(ctx.services.viewsDb, user.userId, decodeCursor(args.after), size + 1);
+        const profiles = await ctx.loaders.profile.loadMany(rows.slice(0, size).map((r) => r.friendId));
+        const byId = new Map(profiles.filter((p): p is ProfileRow => !!p && !(p instanceof Error)).map((p) => [p.userId, p]));
+        return toConnection(rows, size, (r) => ({ at: r.since, id: r.friendId }), (r) => byId.get(r.friendId)!);
+      },
+    }),
   }),
 });
 

@@ -46,23 +46,23 @@ export const feedProjection: Projection = {
 async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: string, authorId: string, wallOwnerId: string, createdAt: Date) {
   const { friends, feedEntries: feed } = views;
   await tx.execute(sql`
-    with readers as (
+    insert into ${feed} (reader_id, post_id, created_at)
+    select reader_id, ${postId}, ${createdAt} from (
       select ${authorId}::uuid as reader_id
       union select ${wallOwnerId}::uuid
       union select f.friend_id from ${friends} f
             where f.user_id = ${authorId}
               and (${wallOwnerId}::uuid = ${authorId}::uuid
-                   or exists (select 1 from ${friends} g where g.user_id = ${wallOwnerId} and g.friend_id = f.friend_id))),
-    added as (
-      insert into ${feed} (reader_id, post_id, created_at)
-      select reader_id, ${postId}, ${createdAt} from readers
-      on conflict do nothing
-      returning reader_id)
+                   or exists (select 1 from ${friends} g where g.user_id = ${wallOwnerId} and g.friend_id = f.friend_id))) readers
+    on conflict do nothing`);
+  // Trim each reader who just got the post to the newest `feedLimit` entries.
+  await tx.execute(sql`
     delete from ${feed} e
-    using (select a.reader_id, cut.created_at, cut.post_id
-           from added a
-           cross join lateral (select created_at, post_id from ${feed} x where x.reader_id = a.reader_id
-                               order by created_at desc, post_id desc offset ${feedLimit - 1} limit 1) cut) c
+    using (select r.reader_id, cut.created_at, cut.post_id
+           from ${feed} r
+           cross join lateral (select created_at, post_id from ${feed} x where x.reader_id = r.reader_id
+                               order by created_at desc, post_id desc offset ${feedLimit - 1} limit 1) cut
+           where r.post_id = ${postId}) c
     where e.reader_id = c.reader_id and (e.created_at, e.post_id) < (c.created_at, c.post_id)`);
 }
 

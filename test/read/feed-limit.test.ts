@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { queryRows, sql } from '../../src/db/connect.ts';
+import { useTestApp } from '../support/app.ts';
+
+const t = useTestApp({ feedLimit: 3 });
+
+const entries = async (readerId: string) =>
+  (await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from read.feed_entries where reader_id = ${readerId}`))[0]!.n;
+
+describe('the feed bound', () => {
+  it('keeps the newest entries per reader, on publish and on a recompute', async () => {
+    const [ann, bob] = [await t.register(), await t.register()];
+    for (let i = 1; i <= 5; i++) await t.command('publishPost', { body: `ann ${i}` }, ann.token);
+    for (let i = 1; i <= 2; i++) await t.command('publishPost', { body: `bob ${i}` }, bob.token);
+    await t.settle();
+    expect(await entries(ann.userId)).toBe(3);
+    const feed = async (token: string) =>
+      ((await t.gql(`{ feed(first: 10) { nodes { body } } }`, {}, { token })).data!['feed'].nodes as { body: string }[]).map((n) => n.body);
+    expect(await feed(ann.token)).toEqual(['ann 5', 'ann 4', 'ann 3']);
+
+    await t.befriend(ann, bob);
+    await t.settle();
+    expect(await feed(bob.token)).toEqual(['bob 2', 'bob 1', 'ann 5']);
+    expect(await entries(bob.userId)).toBe(3);
+  });
+});
