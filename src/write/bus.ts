@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Limits } from '../config.ts';
 import { EVENTS_CHANNEL, type Db } from '../db/connect.ts';
-import { commands } from '../db/schema/write.ts';
+import { commands, users } from '../db/schema/write.ts';
 import { badInput, conflict, DomainError, invalidFields, isRetryable, isUniqueViolation, unauthenticated } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { lockKey, UnitOfWork, type CommandDefinition } from './command.ts';
@@ -77,7 +77,7 @@ export class CommandBus {
     this.now = options.now ?? (() => new Date());
     this.pipeline = [
       logAndTime,
-      authenticate,
+      authenticate(options.db),
       validate,
       retry(options.maxAttempts ?? 4),
       transaction(options, this.now),
@@ -166,10 +166,18 @@ const validate: Middleware = (execution, next) => {
   return next();
 };
 
-const authenticate: Middleware = (execution, next) => {
-  if (execution.definition.access === 'user' && !execution.caller.actorId) throw unauthenticated();
-  return next();
-};
+/** Commands other than registration need a caller, and one this database knows (a token can outlive its database). */
+function authenticate(db: Db): Middleware {
+  return async (execution, next) => {
+    const { actorId } = execution.caller;
+    if (execution.definition.access === 'user') {
+      if (!actorId) throw unauthenticated();
+      const [known] = await db.select({ id: users.id }).from(users).where(eq(users.id, actorId));
+      if (!known) throw unauthenticated('The token names no one known here; sign in again.');
+    }
+    return next();
+  };
+}
 
 /** Retries the whole transaction on serialization failures and deadlocks, a bounded number of times. */
 function retry(maxAttempts: number): Middleware {

@@ -30,7 +30,7 @@ export interface TestApp {
   writeDigest(): Promise<Record<string, string>>;
   /** Sends a command expected to be refused; asserts the error code and that nothing was written. */
   expectRefused(field: string, input: Record<string, unknown>, code: string, token?: string): Promise<{ message: string; extensions?: Record<string, any> }>;
-  /** Lets the projector apply everything committed so far. */
+  /** Lets the projector apply every command this harness has run so far. */
   settle(): Promise<void>;
 }
 
@@ -42,6 +42,7 @@ export interface Receipt {
 
 const WRITE_TABLES = ['users', 'friendships', 'posts', 'comments', 'likes', 'events', 'commands'];
 let handles = 0;
+let lastPosition = 0n;
 
 /** Registers hooks that start a fresh app (own database) for the file, and stop it after. */
 export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
@@ -84,7 +85,9 @@ export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
     async command(field, input, token, idempotencyKey) {
       const result = await t.gql(mutationFor(field), { input, idempotencyKey }, { token });
       expect(result.errors, `${field} failed`).toBeUndefined();
-      return result.data![field] as Receipt;
+      const receipt = result.data![field] as Receipt;
+      if (BigInt(receipt.position) > lastPosition) lastPosition = BigInt(receipt.position);
+      return receipt;
     },
     async register(handle = `person_${process.pid}_${++handles}`, displayName = handle.replace(/_/g, ' ')) {
       const receipt = await t.command('registerUser', { handle, displayName, password: 'correct horse battery' });
@@ -115,7 +118,13 @@ export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
       return result.errors![0]!;
     },
     async settle() {
-      await t.app.projector!.catchUp();
+      // A reader sees a transaction only once every older one has finished (see event-log.ts),
+      // so "nothing to apply" can come before the last command is visible: wait for its position.
+      const deadline = Date.now() + 10_000;
+      while ((await t.app.projection.applied()) < lastPosition) {
+        if (Date.now() > deadline) throw new Error(`the views did not reach position ${lastPosition}`);
+        if ((await t.app.projector!.catchUp()) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     },
   };
   return t;

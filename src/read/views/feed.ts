@@ -47,7 +47,7 @@ async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: strin
   const { friends, feedEntries: feed } = views;
   await tx.execute(sql`
     insert into ${feed} (reader_id, post_id, created_at)
-    select reader_id, ${postId}, ${createdAt} from (
+    select reader_id, ${postId}::uuid, ${createdAt.toISOString()}::timestamptz from (
       select ${authorId}::uuid as reader_id
       union select ${wallOwnerId}::uuid
       union select f.friend_id from ${friends} f
