@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { queryRows, sql } from '../../src/db/connect.ts';
-import { useTestApp } from '../support/app.ts';
+import { useTestApp, type Person } from '../support/app.ts';
 
 const t = useTestApp();
 
@@ -144,9 +144,11 @@ describe('publishPost', () => {
   });
 
   it.each([
-    ['no token', undefined],
-    ['a forged token', 'not.a.token'],
-  ])('refuses a caller with %s as UNAUTHENTICATED', async (_what, token) => {
-    await t.expectRefused('publishPost', { body: 'Hi' }, 'UNAUTHENTICATED', token);
+    ['no token', () => undefined],
+    ['a tampered token', (ada: Person) => `${ada.token}x`],
+    ['a valid token naming no one known here', () => t.app.identity.tokens.issue(randomUUID())],
+  ])('refuses a caller with %s as UNAUTHENTICATED', async (_what, tokenFor) => {
+    const ada = await t.register();
+    await t.expectRefused('publishPost', { body: 'Hi' }, 'UNAUTHENTICATED', await tokenFor(ada));
   });
 });
