@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 data=$(mktemp -d)
 log=$(mktemp)
 port=${SMOKE_PORT:-4517}
-DATA_DIR="$data" PORT="$port" LOG_LEVEL=warn npm start >"$log" 2>&1 &
+# Its own process group, so that stopping it stops npm's children too.
+DATA_DIR="$data" PORT="$port" LOG_LEVEL=warn setsid npm start >"$log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$log"; }
+cleanup() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$log"; }
 trap cleanup EXIT
 
 url=""

@@ -5,18 +5,24 @@ import type { Limits } from './config.ts';
 import { EVENTS_CHANNEL, openDatabase, queryRows, sql, type Database } from './db/connect.ts';
 import { createWallYoga, GRAPHQL_PATH, type WallYoga } from './graphql/yoga.ts';
 import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { Projector } from './projector/projector.ts';
 import { ProjectionStatus } from './read/consistency.ts';
 import { allProjections } from './read/views/index.ts';
 import { CommandBus } from './write/bus.ts';
-import { assertLogBelongsToCluster } from './write/event-log.ts';
 import { allCommands } from './write/commands/index.ts';
+import { assertLogBelongsToCluster, countEventsAfter, headPosition } from './write/event-log.ts';
 import { IdentityService } from './write/identity/identity.ts';
 import { TokenService } from './write/identity/tokens.ts';
+
+/** The projector lock's name: one active projector per views database. */
+export const PROJECTOR_LOCK = 'wall:projector:views';
 
 export interface AppOptions {
   /** PostgreSQL when set; embedded PGlite otherwise. */
   databaseUrl?: string | undefined;
+  /** PostgreSQL for the views, when they live apart from the write side (needs databaseUrl). */
+  readDatabaseUrl?: string | undefined;
   /** PGlite's folder; null keeps the embedded database in memory (tests). */
   dataDir?: string | null;
   tokenSecret: string;
@@ -27,16 +33,22 @@ export interface AppOptions {
   consistencyTimeoutMs?: number;
   /** Entries kept per reader in the feed. */
   feedLimit?: number;
+  /** `/ready` answers 503 when the views are more events behind than this. */
+  readyMaxLagEvents?: number;
   now?: () => Date;
   newId?: () => string;
 }
 
 export interface App {
+  /** The write side's database (tables, event log, command log). */
   database: Database;
+  /** The views' database: the same as `database` unless READ_DATABASE_URL puts them apart. */
+  readDatabase: Database;
   bus: CommandBus;
   projector: Projector | null;
   projection: ProjectionStatus;
   identity: IdentityService;
+  metrics: Metrics;
   yoga: WallYoga;
   /** Starts background work (the projector) without listening on a port. */
   start(): void;
@@ -45,58 +57,79 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Wires one process: database, command bus, projector, and the GraphQL server over them. */
+/** Wires one process: databases, command bus, projector, and the GraphQL server over them. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { log } = options;
+  if (options.readDatabaseUrl && !options.databaseUrl) throw new Error('READ_DATABASE_URL needs DATABASE_URL as well');
   const database = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir ?? null });
-  const { db } = database;
+  let readDatabase = database;
   try {
-    await assertLogBelongsToCluster(db);
+    await assertLogBelongsToCluster(database.db);
+    if (options.readDatabaseUrl) readDatabase = await openDatabase({ url: options.readDatabaseUrl });
   } catch (error) {
     await database.close();
     throw error;
   }
+  const writeDb = database.db;
+  const viewsDb = readDatabase.db;
 
   const projector =
     options.projector === false
       ? null
       : new Projector({
-          eventsDb: db,
-          viewsDb: db,
+          eventsDb: writeDb,
+          viewsDb,
           projections: allProjections,
           ...(options.feedLimit ? { feedLimit: options.feedLimit } : {}),
+          acquireLock: () => readDatabase.tryAdvisoryLock(PROJECTOR_LOCK),
           log: log.child({ role: 'projector' }),
         });
+  const projection = new ProjectionStatus(viewsDb, projector ? (listener) => projector.onApplied(listener) : undefined);
+
+  const lag = async () => {
+    const applied = await projection.applied();
+    return { applied, head: await headPosition(writeDb), pendingEvents: await countEventsAfter(writeDb, applied) };
+  };
+  const metrics = createMetrics(lag);
+  projector?.onBatch((batch) => metrics.eventsApplied.inc(batch.events));
 
   const bus = new CommandBus({
-    db,
+    db: writeDb,
     log: log.child({ role: 'commands' }),
     limits: options.limits,
     newId: options.newId ?? uuidv7,
     ...(options.now ? { now: options.now } : {}),
     notifyChannel: database.kind === 'postgres',
     onCommitted: () => projector?.wake(),
+    onExecuted: (command, outcome, seconds) => {
+      metrics.commands.inc({ command, outcome });
+      metrics.commandSeconds.observe({ command }, seconds);
+    },
   }).register(...allCommands);
 
-  const projection = new ProjectionStatus(db, projector ? (listener) => projector.onApplied(listener) : undefined);
-  const identity = new IdentityService(db, new TokenService(options.tokenSecret));
-  const yoga = createWallYoga(
-    { bus, identity, viewsDb: db, projection, log, consistencyTimeoutMs: options.consistencyTimeoutMs ?? 5000 },
-    [
-      {
-        // `/ready`: the database answers and the views are not far behind the log.
-        async onRequest({ url, endResponse, fetchAPI }) {
-          if (url.pathname !== '/ready') return;
+  const identity = new IdentityService(writeDb, new TokenService(options.tokenSecret));
+  const readyMaxLag = options.readyMaxLagEvents ?? 10_000;
+  const yoga = createWallYoga({ bus, identity, viewsDb, projection, log, consistencyTimeoutMs: options.consistencyTimeoutMs ?? 5000 }, [
+    {
+      // `/ready`: both databases answer and the views are not far behind the log. `/metrics`: Prometheus.
+      async onRequest({ url, endResponse, fetchAPI }) {
+        if (url.pathname === '/metrics') {
+          const body = await metrics.registry.metrics();
+          endResponse(new fetchAPI.Response(body, { headers: { 'content-type': metrics.registry.contentType } }));
+        } else if (url.pathname === '/ready') {
           try {
-            await queryRows(db, sql`select 1`);
-            endResponse(fetchAPI.Response.json({ ready: true, position: (await projection.applied()).toString() }));
+            await queryRows(viewsDb, sql`select 1`);
+            const { applied, head, pendingEvents } = await lag();
+            const ready = pendingEvents <= readyMaxLag;
+            const body = { ready, position: applied.toString(), head: head.toString(), lagEvents: pendingEvents };
+            endResponse(fetchAPI.Response.json(body, { status: ready ? 200 : 503 }));
           } catch (error) {
             endResponse(fetchAPI.Response.json({ ready: false, error: (error as Error).message }, { status: 503 }));
           }
-        },
+        }
       },
-    ],
-  );
+    },
+  ]);
 
   let unlisten: (() => Promise<void>) | null = null;
   let server: Server | null = null;
@@ -109,10 +142,12 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   return {
     database,
+    readDatabase,
     bus,
     projector,
     projection,
     identity,
+    metrics,
     yoga,
     start,
     async listen(port, host) {
@@ -128,6 +163,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       await unlisten?.();
       await projector?.stop();
+      if (readDatabase !== database) await readDatabase.close();
       await database.close();
     },
   };

@@ -10,6 +10,9 @@ const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
+  READ_DATABASE_URL: z.string().url().optional(),
+  ROLE: z.enum(['all', 'api']).default('all'),
+  FEED_LIMIT: z.coerce.number().int().min(1).max(100_000).default(500),
   DATA_DIR: z.string().default('.data'),
   TOKEN_SECRET: z.string().min(32, 'TOKEN_SECRET must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -21,6 +24,11 @@ export interface Config {
   host: string;
   /** PostgreSQL through postgres.js when set; embedded PGlite in `dataDir` when not. */
   databaseUrl: string | undefined;
+  /** PostgreSQL for the views, apart from the write side (optional). */
+  readDatabaseUrl: string | undefined;
+  /** `all`: API and projector in one process; `api`: no projector (run `npm run projector` beside it). */
+  role: 'all' | 'api';
+  feedLimit: number;
   dataDir: string;
   tokenSecret: string | undefined;
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
@@ -38,6 +46,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    readDatabaseUrl: e.READ_DATABASE_URL,
+    role: e.ROLE,
+    feedLimit: e.FEED_LIMIT,
     dataDir: e.DATA_DIR,
     tokenSecret: e.TOKEN_SECRET,
     logLevel: e.LOG_LEVEL,

@@ -14,7 +14,16 @@ async function main() {
   if (!config.tokenSecret && !embedded) {
     log.warn('TOKEN_SECRET is not set: tokens are signed with a key made for this process and stop working when it exits.');
   }
-  const app = await createApp({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, tokenSecret: secret, log, limits: config.limits });
+  const app = await createApp({
+    databaseUrl: config.databaseUrl,
+    readDatabaseUrl: config.readDatabaseUrl,
+    dataDir: config.dataDir,
+    tokenSecret: secret,
+    log,
+    limits: config.limits,
+    feedLimit: config.feedLimit,
+    projector: config.role === 'all',
+  });
   const address = await app.listen(config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}${GRAPHQL_PATH}`;

@@ -25,6 +25,11 @@ export interface Database {
   db: Db;
   /** Calls `listener` with every SQL statement drizzle sends (tests count them to catch N+1). */
   onQuery(listener: (query: string) => void): () => void;
+  /**
+   * Takes a session-level advisory lock on a connection of its own, if no one holds it; the
+   * lock goes when `release` is called or the process dies. Null when someone else has it.
+   */
+  tryAdvisoryLock(key: string): Promise<(() => Promise<void>) | null>;
   /** Calls `onMessage` for every NOTIFY on `channel` from any process (PostgreSQL only). */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -55,6 +60,18 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     kind: 'postgres',
     db,
     onQuery: (listener) => queries.subscribe(listener),
+    async tryAdvisoryLock(key) {
+      const connection = await client.reserve();
+      const [row] = await connection`select pg_try_advisory_lock(hashtextextended(${key}, 0)) as ok`;
+      if (!row?.['ok']) {
+        connection.release();
+        return null;
+      }
+      return async () => {
+        await connection`select pg_advisory_unlock(hashtextextended(${key}, 0))`.catch(() => {});
+        connection.release();
+      };
+    },
     async listen(channel, onMessage) {
       const { unlisten } = await client.listen(channel, onMessage);
       return unlisten;
@@ -67,6 +84,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   await client.waitReady;
+  const heldLocks = new Set<string>();
   const queries = new QueryEvents();
   const db = drizzlePglite({ client, schema, logger: queries }) as unknown as Db;
   await migratePglite(db as never, { migrationsFolder });
@@ -74,7 +92,13 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     kind: 'pglite',
     db,
     onQuery: (listener) => queries.subscribe(listener),
-    // One process owns an embedded database; in-process signals replace NOTIFY there.
+    // One process owns an embedded database: its locks are this process's to give.
+    tryAdvisoryLock: async (key) => {
+      if (heldLocks.has(key)) return null;
+      heldLocks.add(key);
+      return async () => void heldLocks.delete(key);
+    },
+    // In-process signals replace NOTIFY here.
     listen: async () => async () => {},
     close: () => client.close(),
   };

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/connect.ts';
+import type { Db, Tx } from '../db/connect.ts';
 import { views as liveViews, type Views } from '../db/schema/read.ts';
 import type { Logger } from '../logger.ts';
 import { readCheckpoint, VIEWS_CHECKPOINT } from '../read/checkpoint.ts';
 import type { Projection } from '../read/projection.ts';
 import { DEFAULT_FEED_LIMIT } from '../read/views/feed.ts';
+import type { RecordedEvent } from '../write/events.ts';
 import { readEventsAfter } from '../write/event-log.ts';
 
 export interface ProjectorOptions {
@@ -23,13 +25,38 @@ export interface ProjectorOptions {
   batchSize?: number;
   /** Polling fallback: a missed wake-up delays the views by at most this long. */
   pollMs?: number;
+  /**
+   * One active projector per views database: `start()` runs batches only while holding this
+   * lock, and a second instance waits for it (it is freed when the holder stops or dies).
+   */
+  acquireLock?: () => Promise<(() => Promise<void>) | null>;
 }
 
 class CheckpointMoved extends Error {}
 
+export interface AppliedBatch {
+  position: bigint;
+  events: number;
+  ms: number;
+}
+
+/** Applies one batch of events to `views` and moves the checkpoint, inside `tx`. */
+export async function applyBatch(tx: Tx, views: Views, projections: readonly Projection[], batch: RecordedEvent[], feedLimit: number) {
+  const last = batch.at(-1);
+  if (!last) return;
+  for (const event of batch) {
+    for (const projection of projections) await projection.apply({ tx, views, feedLimit }, event);
+  }
+  await tx
+    .update(views.checkpoints)
+    .set({ position: last.position, updatedAt: new Date() })
+    .where(eq(views.checkpoints.name, VIEWS_CHECKPOINT));
+}
+
 /**
  * Applies the event log to the views, batch by batch; each batch's view writes and its checkpoint
- * commit together. Woken by `wake()` (after a local commit or a NOTIFY), and by a poll.
+ * commit together, so a crash neither skips nor repeats an event. Woken by `wake()` (after a
+ * local commit or a NOTIFY), and by a poll.
  */
 export class Projector {
   private readonly emitter = new EventEmitter();
@@ -38,8 +65,12 @@ export class Projector {
   private wakeUp: (() => void) | null = null;
   private pending = false;
   private checkpointExists = false;
+  /** Whether this instance holds the projector lock and applies batches. */
+  active = false;
   /** The last position this process saw applied. */
   position = 0n;
+  /** Events this process has applied since it started. */
+  appliedEvents = 0;
 
   constructor(private readonly options: ProjectorOptions) {
     this.emitter.setMaxListeners(0);
@@ -49,6 +80,12 @@ export class Projector {
   onApplied(listener: (position: bigint) => void): () => void {
     this.emitter.on('applied', listener);
     return () => this.emitter.off('applied', listener);
+  }
+
+  /** Listens for each batch applied by this process. */
+  onBatch(listener: (batch: AppliedBatch) => void): () => void {
+    this.emitter.on('batch', listener);
+    return () => this.emitter.off('batch', listener);
   }
 
   start(): void {
@@ -82,10 +119,7 @@ export class Projector {
     const { checkpoints } = views;
     if (!this.checkpointExists) {
       // A row to lock from the first batch on (see below).
-      await viewsDb
-        .insert(checkpoints)
-        .values({ name: VIEWS_CHECKPOINT, position: 0n, updatedAt: new Date() })
-        .onConflictDoNothing();
+      await viewsDb.insert(checkpoints).values({ name: VIEWS_CHECKPOINT, position: 0n, updatedAt: new Date() }).onConflictDoNothing();
       this.checkpointExists = true;
     }
     const from = await readCheckpoint(viewsDb, views);
@@ -95,27 +129,21 @@ export class Projector {
       this.advance(from);
       return 0;
     }
+    const started = performance.now();
     try {
       await viewsDb.transaction(async (tx) => {
-        // The row lock makes two projectors on one database take turns instead of both applying.
-        const [row] = await tx
-          .select({ position: checkpoints.position })
-          .from(checkpoints)
-          .where(eq(checkpoints.name, VIEWS_CHECKPOINT))
-          .for('update');
-        if ((row?.position ?? 0n) !== from) throw new CheckpointMoved();
-        for (const event of batch) {
-          for (const projection of projections) await projection.apply({ tx, views, feedLimit }, event);
-        }
-        await tx
-          .update(checkpoints)
-          .set({ position: last.position, updatedAt: new Date() })
-          .where(eq(checkpoints.name, VIEWS_CHECKPOINT));
+        // The row lock makes two projectors on one database take turns instead of both applying;
+        // the second read sees a rebuild's swap that happened while this one waited for the lock.
+        await tx.select({ position: checkpoints.position }).from(checkpoints).where(eq(checkpoints.name, VIEWS_CHECKPOINT)).for('update');
+        if ((await readCheckpoint(tx, views)) !== from) throw new CheckpointMoved();
+        await applyBatch(tx, views, projections, batch, feedLimit);
       });
     } catch (error) {
       if (error instanceof CheckpointMoved) return this.applyNextBatch();
       throw error;
     }
+    this.appliedEvents += batch.length;
+    this.emitter.emit('batch', { position: last.position, events: batch.length, ms: performance.now() - started } satisfies AppliedBatch);
     this.advance(last.position);
     return batch.length;
   }
@@ -128,25 +156,48 @@ export class Projector {
   }
 
   private async run(): Promise<void> {
-    const { pollMs = 1000, log } = this.options;
-    while (this.running) {
-      this.pending = false;
-      try {
-        const applied = await this.catchUp();
-        if (applied > 0) log.debug({ applied, position: this.position.toString() }, 'projector applied events');
-      } catch (error) {
-        log.error({ err: error }, 'projector batch failed; retrying');
+    const { pollMs = 1000, log, acquireLock } = this.options;
+    let release: (() => Promise<void>) | null = null;
+    try {
+      while (this.running) {
+        if (acquireLock && !release) {
+          release = await acquireLock().catch((error: unknown) => {
+            log.error({ err: error }, 'projector could not ask for its lock');
+            return null;
+          });
+          if (!release) {
+            await this.idle(pollMs);
+            continue;
+          }
+          log.info('projector active: this process applies the events');
+        }
+        this.active = true;
+        this.pending = false;
+        try {
+          const applied = await this.catchUp();
+          if (applied > 0) log.debug({ applied, position: this.position.toString() }, 'projector applied events');
+        } catch (error) {
+          log.error({ err: error }, 'projector batch failed; retrying');
+          await sleep(Math.min(pollMs, 200));
+        }
+        if (!this.running) break;
+        if (this.pending) continue;
+        await this.idle(pollMs);
       }
-      if (!this.running) break;
-      if (this.pending) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = null;
+    } finally {
+      this.active = false;
+      await release?.();
     }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve();
+      };
+    });
   }
 }

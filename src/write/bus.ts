@@ -58,6 +58,8 @@ export interface CommandBusOptions {
   notifyChannel?: boolean;
   /** Called after each commit that wrote events (the in-process wake-up). */
   onCommitted?: (receipt: Receipt) => void;
+  /** Called once per command with its outcome: ok, replayed, a refusal code, or error. */
+  onExecuted?: (command: string, outcome: string, seconds: number) => void;
   maxAttempts?: number;
 }
 
@@ -76,7 +78,7 @@ export class CommandBus {
   constructor(private readonly options: CommandBusOptions) {
     this.now = options.now ?? (() => new Date());
     this.pipeline = [
-      logAndTime,
+      logAndTime(options.onExecuted),
       authenticate(options.db),
       validate,
       retry(options.maxAttempts ?? 4),
@@ -132,22 +134,27 @@ export class CommandBus {
   }
 }
 
-const logAndTime: Middleware = async (execution, next) => {
-  const started = performance.now();
-  try {
-    const receipt = await next();
-    execution.log.info(
-      { ms: elapsed(started), attempts: execution.attempts, replayed: execution.replayed, position: receipt.position },
-      'command done',
-    );
-    return receipt;
-  } catch (error) {
-    const ms = elapsed(started);
-    if (error instanceof DomainError) execution.log.info({ ms, attempts: execution.attempts, code: error.code }, 'command refused');
-    else execution.log.error({ ms, attempts: execution.attempts, err: error }, 'command failed');
-    throw error;
-  }
-};
+function logAndTime(onExecuted: CommandBusOptions['onExecuted']): Middleware {
+  return async (execution, next) => {
+    const started = performance.now();
+    const done = (outcome: string) => onExecuted?.(execution.definition.name, outcome, (performance.now() - started) / 1000);
+    try {
+      const receipt = await next();
+      execution.log.info(
+        { ms: elapsed(started), attempts: execution.attempts, replayed: execution.replayed, position: receipt.position },
+        'command done',
+      );
+      done(execution.replayed ? 'replayed' : 'ok');
+      return receipt;
+    } catch (error) {
+      const ms = elapsed(started);
+      if (error instanceof DomainError) execution.log.info({ ms, attempts: execution.attempts, code: error.code }, 'command refused');
+      else execution.log.error({ ms, attempts: execution.attempts, err: error }, 'command failed');
+      done(error instanceof DomainError ? error.code : 'error');
+      throw error;
+    }
+  };
+}
 
 const validate: Middleware = (execution, next) => {
   const { request, definition } = execution;

@@ -184,3 +184,9 @@ export async function assertLogBelongsToCluster(db: Queryable): Promise<void> {
 export class EventLogFromAnotherClusterError extends Error {
   override name = 'EventLogFromAnotherClusterError';
 }
+
+/** How many events lie after `position` (the views' lag, in events). */
+export async function countEventsAfter(db: Queryable, position: bigint): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from write.events where tx_id > ${position.toString()}::xid8`);
+  return row?.n ?? 0;
+}

@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pgSchema } from 'drizzle-orm/pg-core';
+import { migrationsFolder, sql, type Db } from '../db/connect.ts';
+import { defineViews } from '../db/schema/read.ts';
+import type { Logger } from '../logger.ts';
+import { readCheckpoint } from '../read/checkpoint.ts';
+import type { Projection } from '../read/projection.ts';
+import { countEventsAfter, readEventsAfter } from '../write/event-log.ts';
+import { applyBatch, Projector } from './projector.ts';
+
+/** Where a rebuild builds the views before they replace the live ones. */
+export const REBUILD_SCHEMA = 'read_next';
+
+export interface RebuildProgress {
+  applied: number;
+  remaining: number;
+  eventsPerSecond: number;
+  position: bigint;
+}
+
+export interface RebuildOptions {
+  eventsDb: Db;
+  viewsDb: Db;
+  projections: readonly Projection[];
+  feedLimit: number;
+  log: Logger;
+  batchSize?: number;
+  /** Called about once a second while the copy catches up. */
+  onProgress?: (progress: RebuildProgress) => void;
+}
+
+/**
+ * Rebuilds every view from position zero while queries go on reading the live ones:
+ *   1. makes empty view tables in `read_next`, with the same migrations that made `read`;
+ *   2. applies the whole event log to them, batch by batch;
+ *   3. in one transaction, locking the live checkpoint against writers (the live projector pauses; reads go on), applies
+ *      what came in meanwhile and swaps the schemas; queries then read the rebuilt views and the
+ *      live projector carries on from the rebuilt checkpoint.
+ */
+export async function rebuildViews(options: RebuildOptions): Promise<{ applied: number; position: bigint }> {
+  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = 1000 } = options;
+  await createViewsCopy(viewsDb, REBUILD_SCHEMA);
+  const views = defineViews(pgSchema(REBUILD_SCHEMA));
+  const copy = new Projector({ eventsDb, viewsDb, projections, views, feedLimit, batchSize, log });
+
+  const started = performance.now();
+  let lastReport = 0;
+  for (let n = await copy.applyNextBatch(); n > 0; n = await copy.applyNextBatch()) {
+    const now = performance.now();
+    if (options.onProgress && now - lastReport >= 1000) {
+      lastReport = now;
+      options.onProgress({
+        applied: copy.appliedEvents,
+        remaining: await countEventsAfter(eventsDb, copy.position),
+        eventsPerSecond: copy.appliedEvents / ((now - started) / 1000),
+        position: copy.position,
+      });
+    }
+  }
+
+  const sameDatabase = eventsDb === viewsDb;
+  const position = await viewsDb.transaction(async (tx) => {
+    await tx.execute(sql`lock table read.checkpoints in exclusive mode`);
+    for (;;) {
+      const from = await readCheckpoint(tx, views);
+      // One embedded connection cannot read outside the transaction it is in.
+      const batch = await readEventsAfter(sameDatabase ? tx : eventsDb, from, batchSize);
+      if (batch.length === 0) break;
+      await applyBatch(tx, views, projections, batch, feedLimit);
+      copy.appliedEvents += batch.length;
+    }
+    await tx.execute(sql.raw(`alter schema read rename to read_old`));
+    await tx.execute(sql.raw(`alter schema ${REBUILD_SCHEMA} rename to read`));
+    await tx.execute(sql.raw(`drop schema read_old cascade`));
+    return readCheckpoint(tx);
+  });
+  log.info({ applied: copy.appliedEvents, position: position.toString() }, 'views rebuilt and swapped in');
+  return { applied: copy.appliedEvents, position };
+}
+
+/** Creates `schema` holding empty copies of the view tables, from the statements of the migrations. */
+export async function createViewsCopy(db: Db, schema: string): Promise<void> {
+  if (!/^[a-z_]+$/.test(schema) || schema === 'read') throw new Error(`not a schema for a copy: ${schema}`);
+  const journal = JSON.parse(await readFile(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+  const statements: string[] = [];
+  for (const { tag } of journal.entries) {
+    const text = await readFile(join(migrationsFolder, `${tag}.sql`), 'utf8');
+    for (const statement of text.split('--> statement-breakpoint')) {
+      const trimmed = statement.trim();
+      if (trimmed === 'CREATE SCHEMA "read";' || trimmed.includes('"read".')) {
+        statements.push(trimmed.replaceAll('"read".', `"${schema}".`).replace('CREATE SCHEMA "read";', `CREATE SCHEMA "${schema}";`));
+      }
+    }
+  }
+  await db.transaction(async (tx) => {
+    await tx.execute(sql.raw(`drop schema if exists "${schema}" cascade`));
+    for (const statement of statements) await tx.execute(sql.raw(statement));
+  });
+}
