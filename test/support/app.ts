@@ -18,6 +18,8 @@ export interface Person {
 
 export interface TestApp {
   app: App;
+  /** The PostgreSQL database of this file (undefined on PGlite). */
+  databaseUrl: string | undefined;
   /** POSTs one operation to /graphql through Yoga's fetch (no network). */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { token?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
   /** Runs a command mutation and returns its receipt, failing the test on any error. */
@@ -48,10 +50,12 @@ let lastPosition = 0n;
 export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
   let app: App | undefined;
   let drop: (() => Promise<void>) | undefined;
+  let databaseUrl: string | undefined;
 
   beforeAll(async () => {
     const database = await createTestDatabase();
     drop = database.drop;
+    databaseUrl = database.url;
     app = await createApp({
       databaseUrl: database.url,
       dataDir: null,
@@ -73,6 +77,9 @@ export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
     get app() {
       if (!app) throw new Error('the test app is not started yet');
       return app;
+    },
+    get databaseUrl() {
+      return databaseUrl;
     },
     async gql(query, variables = {}, { token, headers = {} } = {}) {
       const response = await t.app.yoga.fetch('http://wall.test/graphql', {
