@@ -28,6 +28,7 @@ describe('migrations', () => {
       'read.checkpoints',
       'read.comments',
       'read.feed_entries',
+      'read.feed_sizes',
       'read.friend_requests',
       'read.friends',
       'read.likes',

@@ -8,7 +8,7 @@ import { useTestApp } from '../support/app.ts';
 
 const t = useTestApp();
 
-const VIEW_TABLES = ['profiles', 'friends', 'friend_requests', 'posts', 'comments', 'likes', 'feed_entries'];
+const VIEW_TABLES = ['profiles', 'friends', 'friend_requests', 'posts', 'comments', 'likes', 'feed_entries', 'feed_sizes'];
 
 /** Every view's rows, in a stable order, as text. */
 async function snapshot(db: Db) {

@@ -24,3 +24,23 @@ describe('the feed bound', () => {
     expect(await entries(bob.userId)).toBe(3);
   });
 });
+
+describe('feed sizes', () => {
+  it('count each reader’s entries through publishes, deletes and recomputes', async () => {
+    const [cid, dee] = [await t.register(), await t.register()];
+    const first = await t.command('publishPost', { body: 'c1' }, cid.token);
+    await t.command('publishPost', { body: 'c2' }, cid.token);
+    await t.command('deletePost', { postId: first.aggregateId }, cid.token);
+    await t.befriend(cid, dee);
+    await t.command('publishPost', { body: 'd1' }, dee.token);
+    await t.settle();
+    const sizes = await queryRows<{ reader_id: string; entries: number; actual: number }>(
+      t.app.database.db,
+      sql`select s.reader_id, s.entries, (select count(*)::int from read.feed_entries e where e.reader_id = s.reader_id) as actual
+          from read.feed_sizes s where s.reader_id in (${cid.userId}, ${dee.userId})`,
+    );
+    expect(sizes).toHaveLength(2);
+    for (const size of sizes) expect(size.entries).toBe(size.actual);
+    expect(Object.fromEntries(sizes.map((s) => [s.reader_id, s.entries]))).toEqual({ [cid.userId]: 2, [dee.userId]: 2 });
+  });
+});

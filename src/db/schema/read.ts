@@ -101,6 +101,12 @@ export function defineViews(schema: PgSchema) {
     ],
   );
 
+  /** How many entries each reader's feed holds, so trimming touches only feeds over the bound. */
+  const feedSizes = schema.table('feed_sizes', {
+    readerId: uuid('reader_id').primaryKey(),
+    entries: integer('entries').notNull(),
+  });
+
   /** How far the projector has applied the event log (a transaction position, see event-log.ts). */
   const checkpoints = schema.table('checkpoints', {
     name: text('name').primaryKey(),
@@ -108,7 +114,7 @@ export function defineViews(schema: PgSchema) {
     updatedAt: timestamptz('updated_at').notNull(),
   });
 
-  return { profiles, friends, friendRequests, posts, comments, likes, feedEntries, checkpoints };
+  return { profiles, friends, friendRequests, posts, comments, likes, feedEntries, feedSizes, checkpoints };
 }
 
 export type Views = ReturnType<typeof defineViews>;
@@ -116,4 +122,5 @@ export type Views = ReturnType<typeof defineViews>;
 /** The query side: denormalized views kept by the projector from events alone. */
 export const readSchema = pgSchema('read');
 export const views = defineViews(readSchema);
-export const { profiles, friends, friendRequests, posts: postViews, comments: commentViews, likes: likeViews, feedEntries, checkpoints } = views;
+export const { profiles, friends, friendRequests, posts: postViews, comments: commentViews, likes: likeViews, feedEntries, feedSizes, checkpoints } =
+  views;

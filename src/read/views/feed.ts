@@ -22,13 +22,11 @@ export const DEFAULT_FEED_LIMIT = 500;
 export const feedProjection: Projection = {
   name: 'feed',
   async apply(ctx, event) {
-    const { tx, views } = ctx;
     switch (event.type) {
       case 'PostPublished':
         return fanOut(ctx, event.data.postId, event.data.authorId, event.data.wallOwnerId, event.occurredAt);
       case 'PostDeleted':
-        await tx.delete(views.feedEntries).where(eq(views.feedEntries.postId, event.data.postId));
-        return;
+        return removePost(ctx, event.data.postId);
       case 'FriendRequestAccepted':
         await recompute(ctx, event.data.fromUserId);
         await recompute(ctx, event.data.toUserId);
@@ -43,42 +41,61 @@ export const feedProjection: Projection = {
   },
 };
 
+/** Adds the post to its readers' feeds, then drops the oldest entry of each feed now over the bound. */
 async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: string, authorId: string, wallOwnerId: string, createdAt: Date) {
-  const { friends, feedEntries: feed } = views;
+  const { friends, feedEntries: feed, feedSizes: sizes } = views;
   await tx.execute(sql`
-    insert into ${feed} (reader_id, post_id, created_at)
-    select reader_id, ${postId}::uuid, ${createdAt.toISOString()}::timestamptz from (
+    with readers as (
       select ${authorId}::uuid as reader_id
       union select ${wallOwnerId}::uuid
       union select f.friend_id from ${friends} f
             where f.user_id = ${authorId}
               and (${wallOwnerId}::uuid = ${authorId}::uuid
-                   or exists (select 1 from ${friends} g where g.user_id = ${wallOwnerId} and g.friend_id = f.friend_id))) readers
-    on conflict do nothing`);
-  // Trim each reader who just got the post to the newest `feedLimit` entries.
+                   or exists (select 1 from ${friends} g where g.user_id = ${wallOwnerId} and g.friend_id = f.friend_id))),
+    added as (
+      insert into ${feed} (reader_id, post_id, created_at)
+      select reader_id, ${postId}::uuid, ${createdAt.toISOString()}::timestamptz from readers
+      on conflict do nothing
+      returning reader_id)
+    insert into ${sizes} (reader_id, entries) select reader_id, 1 from added
+    on conflict (reader_id) do update set entries = ${sizes}.entries + 1`);
+  // Statements see the rows of earlier statements only: the trim is a statement of its own.
   await tx.execute(sql`
+    with over as (
+      update ${sizes} s set entries = s.entries - 1
+      where s.reader_id in (select reader_id from ${feed} where post_id = ${postId}) and s.entries > ${feedLimit}
+      returning s.reader_id)
     delete from ${feed} e
-    using (select r.reader_id, cut.created_at, cut.post_id
-           from ${feed} r
-           cross join lateral (select created_at, post_id from ${feed} x where x.reader_id = r.reader_id
-                               order by created_at desc, post_id desc offset ${feedLimit - 1} limit 1) cut
-           where r.post_id = ${postId}) c
-    where e.reader_id = c.reader_id and (e.created_at, e.post_id) < (c.created_at, c.post_id)`);
+    using over o
+    cross join lateral (select created_at, post_id from ${feed} x where x.reader_id = o.reader_id
+                        order by created_at, post_id limit 1) oldest
+    where e.reader_id = o.reader_id and e.created_at = oldest.created_at and e.post_id = oldest.post_id`);
+}
+
+async function removePost({ tx, views }: ProjectionContext, postId: string) {
+  const { feedEntries: feed, feedSizes: sizes } = views;
+  await tx.execute(sql`
+    with removed as (delete from ${feed} where post_id = ${postId} returning reader_id)
+    update ${sizes} s set entries = s.entries - 1 from removed r where s.reader_id = r.reader_id`);
 }
 
 /** Rebuilds one reader's feed from the rule at the top of this file. */
 async function recompute({ tx, views, feedLimit }: ProjectionContext, readerId: string) {
-  const { friends, posts, feedEntries: feed } = views;
+  const { friends, posts, feedEntries: feed, feedSizes: sizes } = views;
   await tx.delete(feed).where(eq(feed.readerId, readerId));
   await tx.execute(sql`
-    insert into ${feed} (reader_id, post_id, created_at)
-    select ${readerId}, p.post_id, p.created_at from ${posts} p
-    where p.author_id = ${readerId} or p.wall_owner_id = ${readerId}
-       or (p.author_id in (select friend_id from ${friends} where user_id = ${readerId})
-           and (p.wall_owner_id = p.author_id
-                or p.wall_owner_id in (select friend_id from ${friends} where user_id = ${readerId})))
-    order by p.created_at desc, p.post_id desc
-    limit ${feedLimit}`);
+    with added as (
+      insert into ${feed} (reader_id, post_id, created_at)
+      select ${readerId}, p.post_id, p.created_at from ${posts} p
+      where p.author_id = ${readerId} or p.wall_owner_id = ${readerId}
+         or (p.author_id in (select friend_id from ${friends} where user_id = ${readerId})
+             and (p.wall_owner_id = p.author_id
+                  or p.wall_owner_id in (select friend_id from ${friends} where user_id = ${readerId})))
+      order by p.created_at desc, p.post_id desc
+      limit ${feedLimit}
+      returning 1)
+    insert into ${sizes} (reader_id, entries) select ${readerId}, count(*) from added
+    on conflict (reader_id) do update set entries = excluded.entries`);
 }
 
 /** One feed page: an index range scan on (reader_id, created_at, post_id), joined to the posts by key. */
