@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pgSchema } from 'drizzle-orm/pg-core';
 import { migrationsFolder, sql, type Db } from '../db/connect.ts';
 import { defineViews } from '../db/schema/read.ts';
@@ -8,6 +9,9 @@ import { readCheckpoint } from '../read/checkpoint.ts';
 import type { Projection } from '../read/projection.ts';
 import { countEventsAfter, readEventsAfter } from '../write/event-log.ts';
 import { applyBatch, Projector } from './projector.ts';
+
+/** How long the swap waits for the copy to reach the live position (older transactions still running). */
+const SWAP_WAIT_MS = 30_000;
 
 /** Where a rebuild builds the views before they replace the live ones. */
 export const REBUILD_SCHEMA = 'read_next';
@@ -62,13 +66,23 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
   const sameDatabase = eventsDb === viewsDb;
   const position = await viewsDb.transaction(async (tx) => {
     await tx.execute(sql`lock table read.checkpoints in exclusive mode`);
+    // The copy must reach at least the live views' position, so that no reader sees time go back.
+    const live = await readCheckpoint(tx);
+    const deadline = Date.now() + SWAP_WAIT_MS;
     for (;;) {
       const from = await readCheckpoint(tx, views);
       // One embedded connection cannot read outside the transaction it is in.
       const batch = await readEventsAfter(sameDatabase ? tx : eventsDb, from, batchSize);
-      if (batch.length === 0) break;
-      await applyBatch(tx, views, projections, batch, feedLimit);
-      copy.appliedEvents += batch.length;
+      if (batch.length > 0) {
+        await applyBatch(tx, views, projections, batch, feedLimit);
+        copy.appliedEvents += batch.length;
+      } else if (from >= live) {
+        break;
+      } else if (Date.now() > deadline) {
+        throw new Error(`the rebuilt views could not reach the live position ${live} in ${SWAP_WAIT_MS} ms; nothing was swapped`);
+      } else {
+        await sleep(10);
+      }
     }
     await tx.execute(sql.raw(`alter schema read rename to read_old`));
     await tx.execute(sql.raw(`alter schema ${REBUILD_SCHEMA} rename to read`));

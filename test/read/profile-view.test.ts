@@ -25,7 +25,7 @@ describe('the profile view', () => {
     await t.command('publishPost', { body: 'on your wall', wallOwnerId: ada.userId }, bob.token);
     await t.command('deletePost', { postId: doomed.aggregateId }, ada.token);
     await t.command('updateProfile', { displayName: 'Countess' }, ada.token);
-    await projector().catchUp();
+    await t.settle(projector());
 
     const rows = await profileRows();
     expect(rows.map(({ handle, displayName, friendCount, postCount }) => ({ handle, displayName, friendCount, postCount }))).toEqual([
@@ -39,8 +39,7 @@ describe('the profile view', () => {
 
   it('applies each event exactly once: a second projector from the same checkpoint finds nothing to do', async () => {
     await t.register('view_carol', 'Carol');
-    const first = projector();
-    await first.catchUp();
+    await t.settle(projector());
     const before = await profileRows();
     expect(await projector().catchUp()).toBe(0);
     expect(await profileRows()).toEqual(before);
@@ -49,7 +48,7 @@ describe('the profile view', () => {
   it('moves the checkpoint with each batch, to the last applied position', async () => {
     for (let i = 0; i < 5; i++) await t.register();
     const p = projector();
-    await p.catchUp();
+    await t.settle(p);
     const [row] = await queryRows<{ position: string }>(t.app.database.db, sql`select position::text from read.checkpoints where name = 'views'`);
     const last = (await readEventsAfter(t.app.database.db, 0n, 1_000_000)).at(-1)!;
     expect(row!.position).toBe(last.position.toString());
@@ -60,7 +59,7 @@ describe('the profile view', () => {
 describe('read-your-writes', () => {
   it('reports the applied position and staleness in extensions.projection', async () => {
     const dan = await t.register('view_dan', 'Dan');
-    await projector().catchUp();
+    await t.settle(projector());
     const receipt = await t.command('updateProfile', { displayName: 'Daniel' }, dan.token);
 
     // The projector is not running: asked to wait for the receipt, the read gives up and says so.
@@ -71,7 +70,7 @@ describe('read-your-writes', () => {
 
     // With a projector catching up meanwhile, the same read waits for it and sees the change.
     const waiting = t.gql(`{ me { displayName } }`, {}, { token: dan.token, headers: { 'x-consistent-with': receipt.position } });
-    await projector().catchUp();
+    await t.settle(projector());
     const fresh = await waiting;
     expect(fresh.data).toEqual({ me: { displayName: 'Daniel' } });
     expect(fresh.extensions?.['projection']).toEqual({ position: expect.any(String), stale: false });
@@ -80,7 +79,7 @@ describe('read-your-writes', () => {
 
   it('takes the position from the request extension too, and refuses a malformed one', async () => {
     const eve = await t.register('view_eve', 'Eve');
-    await projector().catchUp();
+    await t.settle(projector());
     const response = await t.app.yoga.fetch('http://wall.test/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${eve.token}` },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { queryRows, sql } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { Projector } from '../../src/projector/projector.ts';
 import { createTestDatabase } from './database.ts';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -32,8 +33,8 @@ export interface TestApp {
   writeDigest(): Promise<Record<string, string>>;
   /** Sends a command expected to be refused; asserts the error code and that nothing was written. */
   expectRefused(field: string, input: Record<string, unknown>, code: string, token?: string): Promise<{ message: string; extensions?: Record<string, any> }>;
-  /** Lets the projector apply every command this harness has run so far. */
-  settle(): Promise<void>;
+  /** Lets the projector (the app's, or the one given) apply every command this harness has run so far. */
+  settle(projector?: Projector): Promise<void>;
 }
 
 export interface Receipt {
@@ -124,13 +125,14 @@ export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
       expect(await t.writeDigest(), 'a refused command must write nothing').toEqual(before);
       return result.errors![0]!;
     },
-    async settle() {
+    async settle(projector = t.app.projector ?? undefined) {
+      if (!projector) throw new Error('settle() needs a projector: this app runs without one');
       // A reader sees a transaction only once every older one has finished (see event-log.ts),
       // so "nothing to apply" can come before the last command is visible: wait for its position.
       const deadline = Date.now() + 10_000;
       while ((await t.app.projection.applied()) < lastPosition) {
         if (Date.now() > deadline) throw new Error(`the views did not reach position ${lastPosition}`);
-        if ((await t.app.projector!.catchUp()) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        if ((await projector.catchUp()) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },
   };
