@@ -9,8 +9,8 @@ import type { AggregateType, DomainEvent, EventMetadata, RecordedEvent } from '.
  * sequence number (`seq`). Sequence numbers are taken when rows are inserted, not when their
  * transaction commits, so a reader that follows `seq > checkpoint` can pass over an event whose
  * transaction commits late, and never see it. Readers here follow (tx_id, seq) instead, and only
- * read transactions below the oldest transaction still running (`pg_snapshot_xmin`): every
- * transaction below it has committed or aborted, so nothing can appear behind a reader later.
+ * read transactions below a horizon under which every transaction of this database has finished
+ * (see `readHorizon`): nothing can appear behind a reader later.
  *
  * The position of an event, and of a receipt, is its transaction id. A projector that has applied
  * position P has applied every transaction at or below P that wrote events.
@@ -99,10 +99,43 @@ export async function readStream(db: Queryable, aggregateId: string): Promise<Re
 }
 
 /**
+ * A transaction id below which every transaction that could write to this database has finished.
+ *
+ * PostgreSQL's own answer, `pg_snapshot_xmin`, is the oldest transaction running anywhere on the
+ * server, in any database: one long write elsewhere would hold every reader here back. So the
+ * horizon is the snapshot's xmax (no transaction starting later can get a lower id) lowered to the
+ * ids of the transactions running in this database now (pg_stat_activity.backend_xid, which every
+ * role may read). The caller reads events in a later statement, whose snapshot then sees every
+ * transaction below the horizon as finished. Prepared (two-phase) transactions are not counted;
+ * the command side does not use them.
+ */
+export async function readHorizon(db: Queryable): Promise<bigint> {
+  const rows = await queryRows<{ next: string; xid: string | null }>(
+    db,
+    sql`select pg_snapshot_xmax(pg_current_snapshot())::text as next, a.backend_xid::text as xid
+        from (select 1) as one
+        left join pg_stat_activity a
+          on a.datname = current_database() and a.pid <> pg_backend_pid() and a.backend_xid is not null`,
+  );
+  const next = BigInt(rows[0]!.next);
+  let horizon = next;
+  for (const { xid } of rows) {
+    if (xid === null) continue;
+    // backend_xid is the 32-bit id: widen it to the 64-bit id nearest below or just above `next`.
+    const low = BigInt(xid);
+    let full = ((next >> 32n) << 32n) | low;
+    if (full - next >= 1n << 31n) full -= 1n << 32n;
+    if (full < horizon) horizon = full;
+  }
+  return horizon;
+}
+
+/**
  * The next whole transactions after `after`, in log order, at most `maxTransactions` of them; only
  * transactions that can no longer be joined by an earlier one (see the top of this file).
  */
 export async function readEventsAfter(db: Queryable, after: bigint, maxTransactions: number): Promise<RecordedEvent[]> {
+  const horizon = await readHorizon(db);
   const rows = await queryRows<{
     seq: string;
     tx_id: string;
@@ -118,7 +151,7 @@ export async function readEventsAfter(db: Queryable, after: bigint, maxTransacti
     sql`with txs as (
           select distinct tx_id from write.events
           where tx_id > ${after.toString()}::xid8
-            and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            and tx_id < ${horizon.toString()}::xid8
           order by tx_id
           limit ${maxTransactions})
         select e.seq::text as seq, e.tx_id::text as tx_id, e.aggregate_type, e.aggregate_id, e.version,
@@ -141,12 +174,9 @@ export async function readEventsAfter(db: Queryable, after: bigint, maxTransacti
   );
 }
 
-/** The position of the newest transaction that wrote events and has finished (for lag). */
+/** The position of the newest committed transaction that wrote events (for lag). */
 export async function headPosition(db: Queryable): Promise<bigint> {
-  const [row] = await queryRows<{ head: string | null }>(
-    db,
-    sql`select max(tx_id)::text as head from write.events where tx_id < pg_snapshot_xmin(pg_current_snapshot())`,
-  );
+  const [row] = await queryRows<{ head: string | null }>(db, sql`select max(tx_id)::text as head from write.events`);
   return BigInt(row?.head ?? 0);
 }
 
