@@ -14,7 +14,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Each file gets its own database (a fresh PostgreSQL database, or an in-memory PGlite).
+    // Each file gets its own database (a fresh PostgreSQL database, or an in-memory PGlite), so
+    // files need no module isolation; sharing modules saves compiling PGlite's WASM per file.
     fileParallelism: true,
+    isolate: false,
   },
 });

@@ -124,7 +124,8 @@ export async function createApp(options: AppOptions): Promise<App> {
             const body = { ready, position: applied.toString(), head: head.toString(), lagEvents: pendingEvents };
             endResponse(fetchAPI.Response.json(body, { status: ready ? 200 : 503 }));
           } catch (error) {
-            endResponse(fetchAPI.Response.json({ ready: false, error: (error as Error).message }, { status: 503 }));
+            log.warn({ err: error }, 'not ready');
+            endResponse(fetchAPI.Response.json({ ready: false, error: 'a database does not answer' }, { status: 503 }));
           }
         }
       },

@@ -1,7 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The process's Prometheus metrics, served at /metrics. One registry per app (tests run several). */
-export function createMetrics(lag: () => Promise<{ head: bigint; applied: bigint; pendingEvents: number }>) {
+export function createMetrics(readLag: () => Promise<{ head: bigint; applied: bigint; pendingEvents: number }>) {
+  // Both lag gauges are collected on each scrape: measure once for the two.
+  let pending: ReturnType<typeof readLag> | null = null;
+  const lag = () => (pending ??= readLag().finally(() => setTimeout(() => (pending = null), 100)));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wall_' });
   const commands = new Counter({

@@ -46,7 +46,8 @@ export async function openDatabase(options: { url?: string | undefined; dataDir?
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
+  // Timestamps come back as text in the session's DateStyle: pin it, or dates could be misread.
+  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10, connection: { DateStyle: 'ISO, MDY', TimeZone: 'UTC' } });
   try {
     await client`select 1`;
   } catch (error) {

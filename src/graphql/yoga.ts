@@ -33,10 +33,11 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       info: (...args) => services.log.info({ args }, 'yoga'),
       warn: (...args) => services.log.warn({ args }, 'yoga'),
       // Refusals (errors with a code) are the caller's business, logged by the command bus.
-      error: (...args) =>
-        args.some((a) => (a as GraphQLError | undefined)?.originalError instanceof DomainError)
-          ? services.log.debug({ args }, 'yoga')
-          : services.log.error({ args }, 'yoga'),
+      error: (...args) => {
+        const refusal = args.some((a) => (a as GraphQLError | undefined)?.originalError instanceof DomainError);
+        if (refusal) services.log.debug({ err: args[0] }, 'refused');
+        else services.log.error({ err: args.find((a) => a instanceof Error) ?? args[0] }, 'unexpected error');
+      },
     },
     graphiql: {
       title: 'Wall',

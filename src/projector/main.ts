@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { PROJECTOR_LOCK } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { DatabaseUnreachableError, openDatabase } from '../db/connect.ts';
+import { DatabaseUnreachableError, EVENTS_CHANNEL, openDatabase } from '../db/connect.ts';
 import { createLogger } from '../logger.ts';
 import { allProjections } from '../read/views/index.ts';
-import { EVENTS_CHANNEL } from '../db/connect.ts';
 import { Projector } from './projector.ts';
 import { rebuildViews } from './rebuild.ts';
+import { assertLogBelongsToCluster, EventLogFromAnotherClusterError } from '../write/event-log.ts';
 
 /**
  * `npm run projector`: a process that only keeps the views (beside API processes started with
@@ -18,6 +18,7 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const writeDatabase = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  await assertLogBelongsToCluster(writeDatabase.db);
   const readDatabase = config.readDatabaseUrl ? await openDatabase({ url: config.readDatabaseUrl }) : writeDatabase;
   const close = async () => {
     if (readDatabase !== writeDatabase) await readDatabase.close();
@@ -70,7 +71,7 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof DatabaseUnreachableError) process.stderr.write(`wall projector: ${error.message}\n`);
+  if (error instanceof DatabaseUnreachableError || error instanceof EventLogFromAnotherClusterError) process.stderr.write(`wall projector: ${error.message}\n`);
   else process.stderr.write(`wall projector: ${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
 });

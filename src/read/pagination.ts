@@ -1,4 +1,11 @@
+import { z } from 'zod';
 import { badInput } from '../errors.ts';
+
+const uuid = z.uuid();
+const isIsoInstant = (text: string) => {
+  const date = new Date(text);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === text;
+};
 
 /** Where a page ends: the sort key of its last row (a time, then an id to break ties). */
 export interface Cursor {
@@ -18,9 +25,7 @@ export function decodeCursor(cursor: string | null | undefined): Cursor | null {
   if (cursor == null) return null;
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) {
-      return { at, id };
-    }
+    if (typeof at === 'string' && typeof id === 'string' && isIsoInstant(at) && uuid.safeParse(id).success) return { at, id };
   } catch {
     // fall through to the refusal
   }

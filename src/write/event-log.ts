@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { queryRows, type Queryable } from '../db/connect.ts';
 import { events } from '../db/schema/write.ts';
 import { conflict, isUniqueViolation } from '../errors.ts';
@@ -92,12 +92,6 @@ function staleVersion(aggregate: { type: string; id: string }, expected: number,
   });
 }
 
-/** The events of one aggregate, in version order. */
-export async function readStream(db: Queryable, aggregateId: string): Promise<RecordedEvent[]> {
-  const rows = await db.select().from(events).where(and(eq(events.aggregateId, aggregateId))).orderBy(events.version);
-  return rows.map(toRecorded);
-}
-
 /**
  * A transaction id below which every transaction that could write to this database has finished.
  *
@@ -110,6 +104,9 @@ export async function readStream(db: Queryable, aggregateId: string): Promise<Re
  * the command side does not use them.
  */
 export async function readHorizon(db: Queryable): Promise<bigint> {
+  // PostgreSQL keeps one pg_stat_activity snapshot per transaction; a reader inside a transaction
+  // (the rebuild's swap) would see stale running transactions without this.
+  await queryRows(db, sql`select pg_stat_clear_snapshot()`);
   const rows = await queryRows<{ next: string; xid: string | null }>(
     db,
     sql`select pg_snapshot_xmax(pg_current_snapshot())::text as next, a.backend_xid::text as xid

@@ -74,7 +74,8 @@ describe('walls', () => {
       after = result.data.wall.pageInfo.endCursor;
     }
     expect(bodies).toEqual(['p5', 'p4', 'p3', 'p2', 'p1']);
-    for (const [first, after] of [[101, null], [-1, null], [2, 'not-a-cursor']] as const) {
+    const forged = Buffer.from(JSON.stringify(['1', '-'.repeat(36)])).toString('base64url');
+    for (const [first, after] of [[101, null], [-1, null], [2, 'not-a-cursor'], [2, forged]] as const) {
       const result = await read(`query($id: ID!, $first: Int, $after: String) { wall(userId: $id, first: $first, after: $after) { nodes { body } } }`, ann, { id: ann.userId, first, after });
       expect(result.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
     }
@@ -111,6 +112,17 @@ describe('the feed', () => {
     await t.command('removeFriend', { userId: bob.userId }, ann.token);
     expect(await feedBodies(ann)).toEqual(['ann before']);
     expect(await feedBodies(bob)).toEqual(['bob before']);
+  });
+
+  it('drops a post on a wall its author may no longer see, from the author’s feed too', async () => {
+    const [ann, bob] = [await t.register(), await t.register()];
+    await t.befriend(ann, bob);
+    await t.command('publishPost', { body: 'on bob’s wall', wallOwnerId: bob.userId }, ann.token);
+    await t.command('publishPost', { body: 'on ann’s own wall' }, ann.token);
+    expect(await feedBodies(ann)).toEqual(['on ann’s own wall', 'on bob’s wall']);
+    await t.command('removeFriend', { userId: ann.userId }, bob.token);
+    expect(await feedBodies(ann)).toEqual(['on ann’s own wall']);
+    expect(await feedBodies(bob)).toEqual(['on bob’s wall']);
   });
 
   it('loses a deleted post and shows edits and renames', async () => {

@@ -45,13 +45,14 @@ export interface Receipt {
 
 const WRITE_TABLES = ['users', 'friendships', 'posts', 'comments', 'likes', 'events', 'commands'];
 let handles = 0;
-let lastPosition = 0n;
 
 /** Registers hooks that start a fresh app (own database) for the file, and stop it after. */
 export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
   let app: App | undefined;
   let drop: (() => Promise<void>) | undefined;
   let databaseUrl: string | undefined;
+  // The newest receipt position of this app's commands, for settle().
+  let lastPosition = 0n;
 
   beforeAll(async () => {
     const database = await createTestDatabase();

@@ -6,11 +6,12 @@ import type { Projection, ProjectionContext } from '../projection.ts';
 import type { PostRow } from './posts.ts';
 
 /*
- * The home feed, fanned out on write. Reader R's feed holds the newest `feedLimit` live posts P
- * for which
- *   - R wrote P or P is on R's wall, or
- *   - R is a friend of P's author, and P is on the author's own wall or on the wall of one of
- *     R's friends (a post on a wall reaches only people who may see that wall).
+ * The home feed, fanned out on write. Reader R's feed holds the newest `feedLimit` live posts P,
+ * by author A on W's wall, for which
+ *   - R may see W's wall (R is W or a friend of W), and
+ *   - R wrote P, or P is on R's wall, or R is a friend of A.
+ * (A post reaches only people who may see the wall it is on: an author who is unfriended by the
+ * wall's owner loses their own post from their feed, as they lose the wall.)
  * Publishing adds P to each such reader's feed and trims it; deleting P removes it everywhere.
  * Becoming friends or unfriending rebuilds both people's feeds from the rule above, so a new
  * friend's posts appear and an ex-friend's vanish. A deleted post leaves its place empty: posts
@@ -46,12 +47,12 @@ async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: strin
   const { friends, feedEntries: feed, feedSizes: sizes } = views;
   await tx.execute(sql`
     with readers as (
+      -- The author may see the wall at publish time (the command checked it).
       select ${authorId}::uuid as reader_id
       union select ${wallOwnerId}::uuid
       union select f.friend_id from ${friends} f
             where f.user_id = ${authorId}
-              and (${wallOwnerId}::uuid = ${authorId}::uuid
-                   or exists (select 1 from ${friends} g where g.user_id = ${wallOwnerId} and g.friend_id = f.friend_id))),
+              and exists (select 1 from ${friends} g where g.user_id = ${wallOwnerId} and g.friend_id = f.friend_id)),
     added as (
       insert into ${feed} (reader_id, post_id, created_at)
       select reader_id, ${postId}::uuid, ${createdAt.toISOString()}::timestamptz from readers
@@ -87,10 +88,9 @@ async function recompute({ tx, views, feedLimit }: ProjectionContext, readerId: 
     with added as (
       insert into ${feed} (reader_id, post_id, created_at)
       select ${readerId}, p.post_id, p.created_at from ${posts} p
-      where p.author_id = ${readerId} or p.wall_owner_id = ${readerId}
-         or (p.author_id in (select friend_id from ${friends} where user_id = ${readerId})
-             and (p.wall_owner_id = p.author_id
-                  or p.wall_owner_id in (select friend_id from ${friends} where user_id = ${readerId})))
+      where (p.wall_owner_id = ${readerId} or p.wall_owner_id in (select friend_id from ${friends} where user_id = ${readerId}))
+        and (p.author_id = ${readerId} or p.wall_owner_id = ${readerId}
+             or p.author_id in (select friend_id from ${friends} where user_id = ${readerId}))
       order by p.created_at desc, p.post_id desc
       limit ${feedLimit}
       returning 1)

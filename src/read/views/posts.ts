@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
-import { commentViews, likeViews, postViews, type LatestComment, type Views } from '../../db/schema/read.ts';
+import { commentViews, likeViews, postViews, type Views } from '../../db/schema/read.ts';
 import type { Tx } from '../../db/connect.ts';
 import type { Cursor } from '../pagination.ts';
 import type { Projection } from '../projection.ts';
@@ -122,5 +122,3 @@ export async function commentPages(db: Queryable, postIds: readonly string[], af
   for (const row of rows) pages.get(row.postId)?.push(row);
   return pages;
 }
-
-export const latestComments = (post: PostRow): LatestComment[] => post.latestComments;

@@ -9,8 +9,10 @@ export const addComment = defineCommand({
   access: 'user',
   input: z.object({ postId: field.id('postId'), body: field.commentBody }),
   async handle({ input, actorId, uow, now, newId }) {
-    // The post's lock keeps a comment from landing on a post that is being deleted.
-    await uow.lock(lockKey.post(input.postId));
+    // The post's lock keeps a comment off a post being deleted; the pair's, off a wall whose owner
+    // is unfriending the commenter. The wall owner never changes, so it can be read before locking.
+    const { wallOwnerId } = await loadPost(uow.db, input.postId);
+    await uow.lock(lockKey.post(input.postId), lockKey.pair(actorId, wallOwnerId));
     const post = await loadPost(uow.db, input.postId);
     if (!(await canSeeWall(uow.db, actorId, post.wallOwnerId))) {
       throw forbidden('Only the wall owner and their friends can comment on this post.');

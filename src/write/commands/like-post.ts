@@ -11,7 +11,9 @@ export const likePost = defineCommand({
   access: 'user',
   input: z.object({ postId: field.id('postId') }),
   async handle({ input, actorId, uow, now }) {
-    await uow.lock(lockKey.post(input.postId));
+    // As for comments: the post's lock and the lock of the pair (liker, wall owner).
+    const { wallOwnerId } = await loadPost(uow.db, input.postId);
+    await uow.lock(lockKey.post(input.postId), lockKey.pair(actorId, wallOwnerId));
     const post = await loadPost(uow.db, input.postId);
     if (!(await canSeeWall(uow.db, actorId, post.wallOwnerId))) {
       throw forbidden('Only the wall owner and their friends can like this post.');
