@@ -1,6 +1,7 @@
 import { queryRows, sql, type Queryable } from '../../src/db/connect.ts';
 import type { LatestComment } from '../../src/db/schema/read.ts';
 import { LATEST_COMMENTS } from '../../src/read/views/posts.ts';
+import { readHorizon } from '../../src/write/event-log.ts';
 import { mutationFor, type Person, type TestApp } from './app.ts';
 
 /*
@@ -101,6 +102,8 @@ export interface DriverStats {
   /** Commands chosen to be refused that went through (a rule the write side did not enforce). */
   acceptedInvalid: string[];
   succeeded: number;
+  /** The highest position among the receipts. */
+  maxPosition: bigint;
 }
 
 const REFUSALS = new Set(['BAD_USER_INPUT', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT']);
@@ -111,12 +114,12 @@ const WEIGHTS: Record<Field | 'invalid', number> = {
   sendFriendRequest: 14,
   acceptFriendRequest: 11,
   declineFriendRequest: 2,
-  removeFriend: 3,
+  removeFriend: 4,
   publishPost: 18,
   editPost: 6,
-  deletePost: 5,
-  addComment: 14,
-  deleteComment: 4,
+  deletePost: 3,
+  addComment: 20,
+  deleteComment: 3,
   likePost: 11,
   unlikePost: 3,
   invalid: 5,
@@ -140,7 +143,7 @@ export class Driver {
   private readonly order = new Map<string, number>();
   private created = 0;
   private registered = 0;
-  readonly stats: DriverStats = { outcomes: {}, unexpected: [], acceptedInvalid: [], succeeded: 0 };
+  readonly stats: DriverStats = { outcomes: {}, unexpected: [], acceptedInvalid: [], succeeded: 0, maxPosition: 0n };
 
   constructor(
     private readonly t: TestApp,
@@ -172,15 +175,14 @@ export class Driver {
   private async runRound(planned: PlannedCommand[]): Promise<void> {
     const results = await Promise.all(planned.map((command) => this.execute(command)));
     // Ordinals in plan order, not completion order: the next round's choices stay reproducible.
-    planned.forEach((command, i) => {
-      const receipt = results[i];
-      if (!receipt) return;
-      if (command.field === 'registerUser') this.people.push({ ...(receipt as { person: Person }).person });
+    for (const receipt of results) {
+      if (!receipt) continue;
+      if (receipt.person) this.people.push(receipt.person);
       this.order.set(receipt.aggregateId, this.created++);
-    });
+    }
   }
 
-  private async execute(command: PlannedCommand): Promise<({ aggregateId: string } & { person?: Person }) | null> {
+  private async execute(command: PlannedCommand): Promise<{ aggregateId: string; person?: Person } | null> {
     const { field, input, actor, invalid } = command;
     const outcomes = (this.stats.outcomes[field] ??= {});
     let result;
@@ -204,6 +206,7 @@ export class Driver {
     }
     outcomes['ok'] = (outcomes['ok'] ?? 0) + 1;
     this.stats.succeeded += 1;
+    if (BigInt(receipt.position) > this.stats.maxPosition) this.stats.maxPosition = BigInt(receipt.position);
     if (invalid) this.stats.acceptedInvalid.push(`${field} by ${actor?.handle ?? 'anonymous'} ${JSON.stringify(input)}`);
     if (field === 'registerUser') {
       const handle = input['handle'] as string;
@@ -265,9 +268,17 @@ export class Driver {
   /** Someone near `p` in registration order most of the time, so friend circles overlap (walls seen by mutual friends). */
   private neighbour(p: Person): Person {
     const i = this.people.indexOf(p);
-    if (this.rng.chance(0.3)) return this.anyone();
-    const offset = 1 + this.rng.int(4);
+    if (this.rng.chance(0.4)) return this.anyone();
+    const offset = 1 + this.rng.int(5);
     return this.people[(i + (this.rng.chance(0.5) ? offset : this.people.length - offset)) % this.people.length]!;
+  }
+
+  private popular = (postId: string) => this.rank(postId) % 7 === 0;
+
+  /** Often one of a few popular posts, so some gather more comments than a post's view row keeps. */
+  private hotPost(w: World) {
+    const popular = w.posts.filter((p) => this.popular(p.id));
+    return (this.rng.chance(0.7) ? this.rng.pick(popular) : undefined) ?? this.rng.pick(w.posts);
   }
 
   private text(maxWords: number): string {
@@ -332,11 +343,12 @@ export class Driver {
         return post ? ok({ postId: post.id, body: this.text(12) }, this.person(post.authorId)) : null;
       }
       case 'deletePost': {
-        const post = this.rng.pick(w.posts);
+        // Popular posts live long, mostly: their comments pile up.
+        const post = this.rng.pick(w.posts.filter((p) => !this.popular(p.id) || this.rng.chance(0.1)));
         return post ? ok({ postId: post.id }, this.person(this.rng.chance(0.5) ? post.authorId : post.wallOwnerId)) : null;
       }
       case 'addComment': {
-        const post = this.rng.pick(w.posts);
+        const post = this.hotPost(w);
         if (!post) return null;
         const who = this.rng.pick([post.wallOwnerId, ...friendsOf(post.wallOwnerId)])!;
         return ok({ postId: post.id, body: this.text(8) }, this.person(who));
@@ -348,7 +360,7 @@ export class Driver {
         return ok({ commentId: comment.id }, this.person(this.rng.pick([comment.authorId, post.authorId, post.wallOwnerId])!));
       }
       case 'likePost': {
-        const post = this.rng.pick(w.posts);
+        const post = this.hotPost(w);
         if (!post) return null;
         const who = this.rng.pick([post.wallOwnerId, ...friendsOf(post.wallOwnerId)].filter((id) => !w.liked.has(`${post.id}:${id}`)));
         return who ? ok({ postId: post.id }, this.person(who)) : null;
@@ -453,10 +465,10 @@ function sortAll(views: ViewRows): ViewRows {
 
 /**
  * What every view should hold, computed the plain way from the normalized write tables. The feed
- * follows the rule in src/read/views/feed.ts: for each reader, the newest `feedLimit` live posts
- * they wrote, that are on their wall, or that a friend wrote on the friend's own wall or on the
- * wall of another of the reader's friends. (A deleted post leaves a gap the rule does not refill,
- * so this agrees only while no reader's feed was ever trimmed: use a large `feedLimit`.)
+ * follows the rule in src/read/views/feed.ts: reader R holds the newest `feedLimit` live posts P,
+ * by A on W's wall, for which R may see W's wall (R is W or W's friend) and R wrote P, P is on
+ * R's wall, or R is A's friend. (A deleted post leaves a gap the rule does not refill, so this
+ * agrees only while no reader's feed was ever trimmed: use a large `feedLimit`.)
  */
 export async function expectedViews(db: Queryable, feedLimit: number): Promise<ViewRows> {
   const [profiles, friends, friendRequests, posts, comments, likes, feedEntries] = await Promise.all([
@@ -502,10 +514,8 @@ export async function expectedViews(db: Queryable, feedLimit: number): Promise<V
        visible as (
          select r.id as reader_id, p.id as post_id, p.created_at
          from write.users r join write.posts p
-           on p.author_id = r.id
-           or p.wall_owner_id = r.id
-           or (exists (select 1 from friend where a = r.id and b = p.author_id)
-               and (p.wall_owner_id = p.author_id or exists (select 1 from friend where a = r.id and b = p.wall_owner_id)))),
+           on (p.wall_owner_id = r.id or exists (select 1 from friend where a = r.id and b = p.wall_owner_id))
+          and (p.author_id = r.id or p.wall_owner_id = r.id or exists (select 1 from friend where a = r.id and b = p.author_id))),
        ranked as (
          select *, row_number() over (partition by reader_id order by created_at desc, post_id desc) as n from visible)
        select reader_id::text as "readerId", post_id::text as "postId", ${iso('created_at')} as "createdAt"
@@ -624,6 +634,17 @@ export function viewSizes(views: ViewRows): Record<ViewName, number> {
   return Object.fromEntries((Object.keys(KEYS) as ViewName[]).map((v) => [v, views[v].length])) as Record<ViewName, number>;
 }
 
+/** The write side's own counter of friends (kept for the friend cap) against its friendships. */
+export async function friendCounterProblems(db: Queryable): Promise<string[]> {
+  const wrong = await rows<{ id: string; counter: number; friends: number }>(
+    db,
+    `select u.id::text as id, u.friend_count as counter,
+            (select count(*) from write.friendships f where f.status = 'accepted' and u.id in (f.user_low, f.user_high))::int as friends
+     from write.users u`,
+  );
+  return wrong.filter((u) => u.counter !== u.friends).map((u) => `write.users ${u.id}: friend_count ${u.counter}, but ${u.friends} accepted friendships`);
+}
+
 /** The newest transaction that wrote events (the position a caught-up projector reaches). */
 export async function logHead(db: Queryable): Promise<bigint> {
   const [row] = await queryRows<{ head: string | null }>(db, sql`select max(tx_id)::text as head from write.events`);
@@ -632,24 +653,21 @@ export async function logHead(db: Queryable): Promise<bigint> {
 
 /**
  * Waits until readers can see the whole log up to `head`: the projector reads only below the
- * oldest running transaction (event-log.ts), and on PostgreSQL that is the oldest in the whole
- * cluster, other databases included. On a timeout, names the transactions holding it back.
+ * horizon of this database's running transactions (`readHorizon`, src/write/event-log.ts). On a
+ * timeout, names the transactions holding it back.
  */
 export async function waitForReadableLog(db: Queryable, head: bigint, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [row] = await queryRows<{ xmin: string }>(db, sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`);
-    if (BigInt(row!.xmin) > head) return;
+    const horizon = await readHorizon(db);
+    if (horizon > head) return;
     if (Date.now() > deadline) {
       const blockers = await queryRows(
         db,
-        sql`select datname, pid, backend_xid::text as xid, state, xact_start::text as since, left(query, 100) as query
-            from pg_stat_activity where backend_xid is not null order by xact_start limit 5`,
+        sql`select pid, backend_xid::text as xid, state, xact_start::text as since, left(query, 100) as query
+            from pg_stat_activity where datname = current_database() and backend_xid is not null order by xact_start limit 5`,
       ).catch((error: unknown) => [{ error: String(error) }]);
-      throw new Error(
-        `the event log is readable only below transaction ${row!.xmin}, not past ${head}, after ${timeoutMs} ms: ` +
-          `an older transaction is still running somewhere in the cluster: ${JSON.stringify(blockers)}`,
-      );
+      throw new Error(`the event log is readable only below transaction ${horizon}, not past ${head}, after ${timeoutMs} ms: still running: ${JSON.stringify(blockers)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
