@@ -36,7 +36,7 @@ export function defineViews(schema: PgSchema) {
       friendId: uuid('friend_id').notNull(),
       since: timestamptz('since').notNull(),
     },
-    (t) => [primaryKey({ columns: [t.userId, t.friendId] }), index('friends_user_since_idx').on(t.userId, t.since.desc(), t.friendId.desc())],
+    (t) => [primaryKey({ columns: [t.userId, t.friendId] }), index('friends_user_since_idx').on(t.userId, t.since.desc().nullsFirst(), t.friendId.desc().nullsFirst())],
   );
 
   /** Pending friend requests, by recipient. */
@@ -47,7 +47,7 @@ export function defineViews(schema: PgSchema) {
       fromUserId: uuid('from_user_id').notNull(),
       createdAt: timestamptz('created_at').notNull(),
     },
-    (t) => [primaryKey({ columns: [t.toUserId, t.fromUserId] }), index('friend_requests_to_idx').on(t.toUserId, t.createdAt.desc())],
+    (t) => [primaryKey({ columns: [t.toUserId, t.fromUserId] }), index('friend_requests_to_idx').on(t.toUserId, t.createdAt.desc().nullsFirst())],
   );
 
   /** One row per live post: what a wall or feed entry shows, counts and newest comments included. */
@@ -65,8 +65,8 @@ export function defineViews(schema: PgSchema) {
       latestComments: jsonb('latest_comments').$type<LatestComment[]>().notNull().default([]),
     },
     (t) => [
-      index('posts_wall_idx').on(t.wallOwnerId, t.createdAt.desc(), t.postId.desc()),
-      index('posts_author_idx').on(t.authorId, t.createdAt.desc()),
+      index('posts_wall_idx').on(t.wallOwnerId, t.createdAt.desc().nullsFirst(), t.postId.desc().nullsFirst()),
+      index('posts_author_idx').on(t.authorId, t.createdAt.desc().nullsFirst()),
     ],
   );
 
@@ -79,7 +79,7 @@ export function defineViews(schema: PgSchema) {
       body: text('body').notNull(),
       createdAt: timestamptz('created_at').notNull(),
     },
-    (t) => [index('comments_post_idx').on(t.postId, t.createdAt.desc(), t.commentId.desc())],
+    (t) => [index('comments_post_idx').on(t.postId, t.createdAt.desc().nullsFirst(), t.commentId.desc().nullsFirst())],
   );
 
   const likes = schema.table('likes', { postId: uuid('post_id').notNull(), userId: uuid('user_id').notNull() }, (t) => [
@@ -96,7 +96,7 @@ export function defineViews(schema: PgSchema) {
     },
     (t) => [
       primaryKey({ columns: [t.readerId, t.postId] }),
-      index('feed_entries_reader_idx').on(t.readerId, t.createdAt.desc(), t.postId.desc()),
+      index('feed_entries_reader_idx').on(t.readerId, t.createdAt.desc().nullsFirst(), t.postId.desc().nullsFirst()),
       index('feed_entries_post_idx').on(t.postId),
     ],
   );

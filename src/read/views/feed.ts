@@ -64,7 +64,8 @@ async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: strin
   await tx.execute(sql`
     with over as (
       update ${sizes} s set entries = s.entries - 1
-      where s.reader_id in (select reader_id from ${feed} where post_id = ${postId}) and s.entries > ${feedLimit}
+      from (select reader_id from ${feed} where post_id = ${postId}) r
+      where s.reader_id = r.reader_id and s.entries > ${feedLimit}
       returning s.reader_id)
     delete from ${feed} e
     using over o
