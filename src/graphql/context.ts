@@ -67,7 +67,7 @@ export function createLoaders(viewsDb: Db, actorId: string | null) {
       async (keys) => {
         const groups = new Map<string, { after: Cursor | null; limit: number; postIds: string[] }>();
         for (const k of keys) {
-          const g = `${k.limit}|${k.after?.at ?? ''}|${k.after?.id ?? ''}`;
+          const g = pageKey(k);
           const group = groups.get(g) ?? groups.set(g, { after: k.after, limit: k.limit, postIds: [] }).get(g)!;
           group.postIds.push(k.postId);
         }
@@ -75,12 +75,15 @@ export function createLoaders(viewsDb: Db, actorId: string | null) {
         for (const [g, group] of groups) {
           for (const [postId, rows] of await commentPages(viewsDb, group.postIds, group.after, group.limit)) pages.set(`${g}|${postId}`, rows);
         }
-        return keys.map((k) => pages.get(`${k.limit}|${k.after?.at ?? ''}|${k.after?.id ?? ''}|${k.postId}`) ?? []);
+        return keys.map((k) => pages.get(`${pageKey(k)}|${k.postId}`) ?? []);
       },
-      { cacheKeyFn: (k) => `${k.postId}|${k.limit}|${k.after?.at ?? ''}|${k.after?.id ?? ''}` },
+      { cacheKeyFn: (k) => `${pageKey(k)}|${k.postId}` },
     ),
   };
 }
+
+/** Which page of comments a key asks for (the same for every post asking for that page). */
+const pageKey = (k: { after: Cursor | null; limit: number }) => `${k.limit}|${k.after?.at ?? ''}|${k.after?.id ?? ''}`;
 
 export function requireActor(ctx: GraphQLContext): string {
   if (ctx.authError) throw ctx.authError;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { friendships, users } from '../../db/schema/write.ts';
 import { conflict, notFound } from '../../errors.ts';
 import { defineCommand, lockKey } from '../command.ts';
-import { field, findFriendship, loadActor, loadUser } from './rules.ts';
+import { field, findFriendship, loadUser } from './rules.ts';
 
 export const acceptFriendRequest = defineCommand({
   name: 'AcceptFriendRequest',
@@ -16,7 +16,7 @@ export const acceptFriendRequest = defineCommand({
     if (pair?.status !== 'pending' || pair.requestedBy !== fromUserId) {
       throw notFound(`There is no pending friend request from ${fromUserId} to you.`);
     }
-    const me = await loadActor(uow.db, actorId);
+    const me = await loadUser(uow.db, actorId);
     const them = await loadUser(uow.db, fromUserId);
     if (me.friendCount >= limits.maxFriends) throw conflict(`You already have ${limits.maxFriends} friends, the most allowed.`);
     if (them.friendCount >= limits.maxFriends) throw conflict(`${them.handle} already has ${limits.maxFriends} friends, the most allowed.`);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { posts } from '../../db/schema/write.ts';
 import { forbidden } from '../../errors.ts';
 import { defineCommand, lockKey } from '../command.ts';
-import { areFriends, field, loadActor, loadUser } from './rules.ts';
+import { areFriends, field, loadUser } from './rules.ts';
 
 export const publishPost = defineCommand({
   name: 'PublishPost',
@@ -12,7 +12,7 @@ export const publishPost = defineCommand({
     const wallOwnerId = input.wallOwnerId ?? actorId;
     // Locking the pair orders this post against an unfriending that races it.
     await uow.lock(lockKey.pair(actorId, wallOwnerId));
-    await loadActor(uow.db, actorId);
+    await loadUser(uow.db, actorId);
     if (wallOwnerId !== actorId) {
       const owner = await loadUser(uow.db, wallOwnerId, 'wall owner');
       if (!(await areFriends(uow.db, actorId, wallOwnerId))) {

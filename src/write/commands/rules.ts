@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Queryable } from '../../db/connect.ts';
 import { friendships, posts, users } from '../../db/schema/write.ts';
-import { notFound, unauthenticated } from '../../errors.ts';
+import { notFound } from '../../errors.ts';
 
 /** Bounds on what people type; the README lists them. */
 export const LIMITS = {
@@ -48,13 +48,6 @@ export async function loadUser(db: Queryable, id: string, what = 'person') {
   return user;
 }
 
-/** The signed-in caller; a valid token for nobody (another deployment's secret) is UNAUTHENTICATED. */
-export async function loadActor(db: Queryable, id: string) {
-  const user = await findUser(db, id);
-  if (!user) throw unauthenticated('The token names no one known here; sign in again.');
-  return user;
-}
-
 export async function loadPost(db: Queryable, id: string) {
   const [post] = await db.select().from(posts).where(eq(posts.id, id));
   if (!post) throw notFound(`No post has the id ${id}; it may have been deleted.`);
@@ -63,11 +56,11 @@ export async function loadPost(db: Queryable, id: string) {
 
 /** The pair's row, stored with the lower id first. */
 export async function findFriendship(db: Queryable, a: string, b: string) {
-  const [low, high] = a < b ? [a, b] : [b, a];
+  const { userLow, userHigh } = orderedPair(a, b);
   const [row] = await db
     .select()
     .from(friendships)
-    .where(and(eq(friendships.userLow, low), eq(friendships.userHigh, high)));
+    .where(and(eq(friendships.userLow, userLow), eq(friendships.userHigh, userHigh)));
   return row;
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { friendships } from '../../db/schema/write.ts';
 import { badInput, conflict } from '../../errors.ts';
 import { defineCommand, lockKey } from '../command.ts';
-import { field, findFriendship, loadActor, loadUser, orderedPair } from './rules.ts';
+import { field, findFriendship, loadUser, orderedPair } from './rules.ts';
 
 export const sendFriendRequest = defineCommand({
   name: 'SendFriendRequest',
@@ -12,7 +12,7 @@ export const sendFriendRequest = defineCommand({
     const { toUserId } = input;
     if (toUserId === actorId) throw badInput('You cannot send a friend request to yourself.', 'toUserId');
     await uow.lock(lockKey.user(actorId), lockKey.user(toUserId), lockKey.pair(actorId, toUserId));
-    const me = await loadActor(uow.db, actorId);
+    const me = await loadUser(uow.db, actorId);
     const them = await loadUser(uow.db, toUserId);
     const pair = await findFriendship(uow.db, actorId, toUserId);
     if (pair?.status === 'accepted') throw conflict(`You and ${them.handle} are already friends.`);
