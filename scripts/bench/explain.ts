@@ -210,7 +210,7 @@ await explain(client, '(b) view feed', { query: VIEW_FEED_SQL, params: [reader.u
   captured = [];
   try {
     await db.transaction(async (tx) => {
-      for (const projection of allProjections) await projection.apply({ tx, views, feedLimit: DEFAULT_FEED_LIMIT }, event);
+      for (const projection of allProjections) await projection.apply({ tx, views, feedLimit: DEFAULT_FEED_LIMIT, logChanges: true }, event);
       throw new Rollback();
     });
   } catch (error) {

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/connect.ts';
 import { views as liveViews, type Views } from '../db/schema/read.ts';
 import type { Logger } from '../logger.ts';
+import { CHANGES_CHANNEL, DEFAULT_CHANGE_LOG_SIZE, trimChangeLog } from '../read/changes.ts';
 import { readCheckpoint, VIEWS_CHECKPOINT } from '../read/checkpoint.ts';
 import type { Projection } from '../read/projection.ts';
 import { DEFAULT_FEED_LIMIT } from '../read/views/feed.ts';
@@ -20,6 +21,11 @@ export interface ProjectorOptions {
   views?: Views;
   /** Entries kept per reader in the feed. */
   feedLimit?: number;
+  /**
+   * Rows the change log keeps for live subscribers; null: log nothing (a rebuild's copy, whose
+   * history the live log already told).
+   */
+  changeLogSize?: number | null;
   log: Logger;
   /** Transactions per batch. */
   batchSize?: number;
@@ -40,17 +46,33 @@ export interface AppliedBatch {
   ms: number;
 }
 
-/** Applies one batch of events to `views` and moves the checkpoint, inside `tx`. */
-export async function applyBatch(tx: Tx, views: Views, projections: readonly Projection[], batch: RecordedEvent[], feedLimit: number) {
+export interface BatchTarget {
+  views: Views;
+  projections: readonly Projection[];
+  feedLimit: number;
+  /** Rows the change log keeps; null logs no changes. */
+  changeLogSize: number | null;
+}
+
+/**
+ * Applies one batch of events to the views and moves the checkpoint, inside `tx`. When it logs
+ * changes, it also trims the log and NOTIFYs the API processes (delivered at commit).
+ */
+export async function applyBatch(tx: Tx, batch: RecordedEvent[], { views, projections, feedLimit, changeLogSize }: BatchTarget) {
   const last = batch.at(-1);
   if (!last) return;
+  const logChanges = changeLogSize !== null;
   for (const event of batch) {
-    for (const projection of projections) await projection.apply({ tx, views, feedLimit }, event);
+    for (const projection of projections) await projection.apply({ tx, views, feedLimit, logChanges }, event);
   }
   await tx
     .update(views.checkpoints)
     .set({ position: last.position, updatedAt: new Date() })
     .where(eq(views.checkpoints.name, VIEWS_CHECKPOINT));
+  if (logChanges) {
+    await trimChangeLog(tx, views, changeLogSize);
+    await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${last.position.toString()})`);
+  }
 }
 
 /**
@@ -115,7 +137,9 @@ export class Projector {
 
   /** Applies one batch; returns how many events it held (0 when caught up). */
   async applyNextBatch(): Promise<number> {
-    const { eventsDb, viewsDb, projections, batchSize = 200, views = liveViews, feedLimit = DEFAULT_FEED_LIMIT } = this.options;
+    const { eventsDb, viewsDb, batchSize = 200 } = this.options;
+    const target = this.target();
+    const { views } = target;
     const { checkpoints } = views;
     if (!this.checkpointExists) {
       // A row to lock from the first batch on (see below).
@@ -136,7 +160,7 @@ export class Projector {
         // the second read sees a rebuild's swap that happened while this one waited for the lock.
         await tx.select({ position: checkpoints.position }).from(checkpoints).where(eq(checkpoints.name, VIEWS_CHECKPOINT)).for('update');
         if ((await readCheckpoint(tx, views)) !== from) throw new CheckpointMoved();
-        await applyBatch(tx, views, projections, batch, feedLimit);
+        await applyBatch(tx, batch, target);
       });
     } catch (error) {
       if (error instanceof CheckpointMoved) return this.applyNextBatch();
@@ -146,6 +170,12 @@ export class Projector {
     this.emitter.emit('batch', { position: last.position, events: batch.length, ms: performance.now() - started } satisfies AppliedBatch);
     this.advance(last.position);
     return batch.length;
+  }
+
+  /** Where and how this projector applies batches. */
+  target(): BatchTarget {
+    const { projections, views = liveViews, feedLimit = DEFAULT_FEED_LIMIT, changeLogSize = DEFAULT_CHANGE_LOG_SIZE } = this.options;
+    return { views, projections, feedLimit, changeLogSize };
   }
 
   private advance(position: bigint) {

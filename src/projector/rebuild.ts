@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import { readCheckpoint } from '../read/checkpoint.ts';
 import type { Projection } from '../read/projection.ts';
 import { countEventsAfter, readEventsAfter } from '../write/event-log.ts';
+import { CHANGE_LOG_CHECKPOINT, DEFAULT_CHANGE_LOG_SIZE } from '../read/changes.ts';
 import { applyBatch, Projector } from './projector.ts';
 
 /** How long the swap waits for the copy to reach the live position (older transactions still running). */
@@ -28,6 +29,8 @@ export interface RebuildOptions {
   viewsDb: Db;
   projections: readonly Projection[];
   feedLimit: number;
+  /** Rows the live change log keeps (as the live projector's setting). */
+  changeLogSize?: number;
   log: Logger;
   batchSize?: number;
   /** Called about once a second while the copy catches up. */
@@ -43,10 +46,10 @@ export interface RebuildOptions {
  *      live projector carries on from the rebuilt checkpoint.
  */
 export async function rebuildViews(options: RebuildOptions): Promise<{ applied: number; position: bigint }> {
-  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = 1000 } = options;
+  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = 1000, changeLogSize } = options;
   await createViewsCopy(viewsDb, REBUILD_SCHEMA);
   const views = defineViews(pgSchema(REBUILD_SCHEMA));
-  const copy = new Projector({ eventsDb, viewsDb, projections, views, feedLimit, batchSize, log });
+  const copy = new Projector({ eventsDb, viewsDb, projections, views, feedLimit, batchSize, log, changeLogSize: null });
 
   const started = performance.now();
   let lastReport = 0;
@@ -68,13 +71,26 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
     await tx.execute(sql`lock table read.checkpoints in exclusive mode`);
     // The copy must reach at least the live views' position, so that no reader sees time go back.
     const live = await readCheckpoint(tx);
+    // The live change log goes on in the copy: its history stays, and the events applied below,
+    // beyond the live position, are logged into it (the copy's own empty log is dropped).
+    await tx.execute(sql.raw(`drop table ${REBUILD_SCHEMA}.changes`));
+    await tx.execute(sql.raw(`alter table read.changes set schema ${REBUILD_SCHEMA}`));
+    await tx.execute(
+      sql.raw(`insert into ${REBUILD_SCHEMA}.checkpoints select * from read.checkpoints where name = '${CHANGE_LOG_CHECKPOINT}'`),
+    );
+    const unlogged = copy.target();
+    const logged = { ...unlogged, changeLogSize: changeLogSize ?? DEFAULT_CHANGE_LOG_SIZE };
     const deadline = Date.now() + SWAP_WAIT_MS;
     for (;;) {
       const from = await readCheckpoint(tx, views);
       // One embedded connection cannot read outside the transaction it is in.
       const batch = await readEventsAfter(sameDatabase ? tx : eventsDb, from, batchSize);
       if (batch.length > 0) {
-        await applyBatch(tx, views, projections, batch, feedLimit);
+        // What the live views have applied was logged then; what they have not is logged now.
+        const seen = batch.filter((event) => event.position <= live);
+        const unseen = batch.filter((event) => event.position > live);
+        await applyBatch(tx, seen, unlogged);
+        await applyBatch(tx, unseen, logged);
         copy.appliedEvents += batch.length;
       } else if (from >= live) {
         break;

@@ -9,6 +9,8 @@ export interface ProjectionContext {
   views: Views;
   /** Entries kept per reader in the feed. */
   feedLimit: number;
+  /** Whether to log what changed for live subscribers (not while a rebuild fills a copy). */
+  logChanges: boolean;
 }
 
 /**

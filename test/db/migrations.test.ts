@@ -25,6 +25,7 @@ describe('migrations', () => {
           where table_schema in ('write', 'read') order by 1`,
     );
     expect(rows.map((r) => r.name)).toEqual([
+      'read.changes',
       'read.checkpoints',
       'read.comments',
       'read.feed_entries',

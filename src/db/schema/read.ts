@@ -1,6 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uuid, type PgSchema } from 'drizzle-orm/pg-core';
 
+/**
+ * What a change-log row says: a post was ADDED, UPDATED or REMOVED (on a wall, or in one reader's
+ * feed), or a reader REVOKED: lost sight of a wall (a friendship ended).
+ */
+export type ChangeKind = 'ADDED' | 'UPDATED' | 'REMOVED' | 'REVOKED';
+
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 /** A comment as kept inside its post's view row (the newest few, for the wall and the feed). */
@@ -114,7 +120,31 @@ export function defineViews(schema: PgSchema) {
     updatedAt: timestamptz('updated_at').notNull(),
   });
 
-  return { profiles, friends, friendRequests, posts, comments, likes, feedEntries, feedSizes, checkpoints };
+  /**
+   * The change log that live subscriptions tail and resume from, written by the projector in the
+   * same transaction as the views it describes, and trimmed to a bound (see read/changes.ts).
+   *   post row:   reader_id null; post_id and the wall it is on (wall_id); ADDED, UPDATED, REMOVED
+   *   feed row:   reader_id; post_id entered (ADDED) or left (REMOVED) that reader's feed
+   *   access row: reader_id lost sight of wall_id (REVOKED)
+   */
+  const changes = schema.table(
+    'changes',
+    {
+      seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+      position: bigint('position', { mode: 'bigint' }).notNull(),
+      kind: text('kind').$type<ChangeKind>().notNull(),
+      postId: uuid('post_id'),
+      wallId: uuid('wall_id'),
+      readerId: uuid('reader_id'),
+    },
+    (t) => [
+      index('changes_post_idx').on(t.postId, t.seq).where(sql`reader_id is null`),
+      index('changes_wall_idx').on(t.wallId, t.seq).where(sql`reader_id is null`),
+      index('changes_reader_idx').on(t.readerId, t.seq).where(sql`reader_id is not null`),
+    ],
+  );
+
+  return { profiles, friends, friendRequests, posts, comments, likes, feedEntries, feedSizes, checkpoints, changes };
 }
 
 export type Views = ReturnType<typeof defineViews>;
@@ -122,5 +152,15 @@ export type Views = ReturnType<typeof defineViews>;
 /** The query side: denormalized views kept by the projector from events alone. */
 export const readSchema = pgSchema('read');
 export const views = defineViews(readSchema);
-export const { profiles, friends, friendRequests, posts: postViews, comments: commentViews, likes: likeViews, feedEntries, feedSizes, checkpoints } =
-  views;
+export const {
+  profiles,
+  friends,
+  friendRequests,
+  posts: postViews,
+  comments: commentViews,
+  likes: likeViews,
+  feedEntries,
+  feedSizes,
+  checkpoints,
+  changes,
+} = views;

@@ -2,7 +2,9 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
 import { feedEntries, postViews } from '../../db/schema/read.ts';
 import type { Cursor } from '../pagination.ts';
+import { feedChangesCte } from '../changes.ts';
 import type { Projection, ProjectionContext } from '../projection.ts';
+import type { RecordedEvent } from '../../write/events.ts';
 import type { PostRow } from './posts.ts';
 
 /*
@@ -25,16 +27,16 @@ export const feedProjection: Projection = {
   async apply(ctx, event) {
     switch (event.type) {
       case 'PostPublished':
-        return fanOut(ctx, event.data.postId, event.data.authorId, event.data.wallOwnerId, event.occurredAt);
+        return fanOut(ctx, event, event.data.postId, event.data.authorId, event.data.wallOwnerId, event.occurredAt);
       case 'PostDeleted':
-        return removePost(ctx, event.data.postId);
+        return removePost(ctx, event, event.data.postId);
       case 'FriendRequestAccepted':
-        await recompute(ctx, event.data.fromUserId);
-        await recompute(ctx, event.data.toUserId);
+        await recompute(ctx, event, event.data.fromUserId);
+        await recompute(ctx, event, event.data.toUserId);
         return;
       case 'FriendRemoved':
-        await recompute(ctx, event.data.userId);
-        await recompute(ctx, event.data.friendId);
+        await recompute(ctx, event, event.data.userId);
+        await recompute(ctx, event, event.data.friendId);
         return;
       default:
         return;
@@ -43,7 +45,8 @@ export const feedProjection: Projection = {
 };
 
 /** Adds the post to its readers' feeds, then drops the oldest entry of each feed now over the bound. */
-async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: string, authorId: string, wallOwnerId: string, createdAt: Date) {
+async function fanOut(ctx: ProjectionContext, event: RecordedEvent, postId: string, authorId: string, wallOwnerId: string, createdAt: Date) {
+  const { tx, views, feedLimit } = ctx;
   const { friends, feedEntries: feed, feedSizes: sizes } = views;
   await tx.execute(sql`
     with readers as (
@@ -57,7 +60,8 @@ async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: strin
       insert into ${feed} (reader_id, post_id, created_at)
       select reader_id, ${postId}::uuid, ${createdAt.toISOString()}::timestamptz from readers
       on conflict do nothing
-      returning reader_id)
+      returning reader_id, post_id),
+    logged as (${feedChangesCte(ctx, event, 'ADDED', 'added')})
     insert into ${sizes} (reader_id, entries) select reader_id, 1 from added
     on conflict (reader_id) do update set entries = ${sizes}.entries + 1`);
   // Statements see the rows of earlier statements only: the trim is a statement of its own.
@@ -66,36 +70,52 @@ async function fanOut({ tx, views, feedLimit }: ProjectionContext, postId: strin
       update ${sizes} s set entries = s.entries - 1
       from (select reader_id from ${feed} where post_id = ${postId}) r
       where s.reader_id = r.reader_id and s.entries > ${feedLimit}
-      returning s.reader_id)
-    delete from ${feed} e
-    using over o
-    cross join lateral (select created_at, post_id from ${feed} x where x.reader_id = o.reader_id
-                        order by created_at, post_id limit 1) oldest
-    where e.reader_id = o.reader_id and e.created_at = oldest.created_at and e.post_id = oldest.post_id`);
+      returning s.reader_id),
+    trimmed as (
+      delete from ${feed} e
+      using over o
+      cross join lateral (select created_at, post_id from ${feed} x where x.reader_id = o.reader_id
+                          order by created_at, post_id limit 1) oldest
+      where e.reader_id = o.reader_id and e.created_at = oldest.created_at and e.post_id = oldest.post_id
+      returning e.reader_id, e.post_id)
+    ${feedChangesCte(ctx, event, 'REMOVED', 'trimmed')}`);
 }
 
-async function removePost({ tx, views }: ProjectionContext, postId: string) {
-  const { feedEntries: feed, feedSizes: sizes } = views;
-  await tx.execute(sql`
-    with removed as (delete from ${feed} where post_id = ${postId} returning reader_id)
+async function removePost(ctx: ProjectionContext, event: RecordedEvent, postId: string) {
+  const { feedEntries: feed, feedSizes: sizes } = ctx.views;
+  await ctx.tx.execute(sql`
+    with removed as (delete from ${feed} where post_id = ${postId} returning reader_id, post_id),
+    logged as (${feedChangesCte(ctx, event, 'REMOVED', 'removed')})
     update ${sizes} s set entries = s.entries - 1 from removed r where s.reader_id = r.reader_id`);
 }
 
-/** Rebuilds one reader's feed from the rule at the top of this file. */
-async function recompute({ tx, views, feedLimit }: ProjectionContext, readerId: string) {
+/**
+ * Rebuilds one reader's feed from the rule at the top of this file, touching only the entries
+ * that differ (and logging those as removed or added).
+ */
+async function recompute(ctx: ProjectionContext, event: RecordedEvent, readerId: string) {
+  const { tx, views, feedLimit } = ctx;
   const { friends, posts, feedEntries: feed, feedSizes: sizes } = views;
-  await tx.delete(feed).where(eq(feed.readerId, readerId));
+  // The sub-statements see one snapshot: the delete and the insert never meet on a key, because
+  // one takes what is not wanted and the other only what is.
   await tx.execute(sql`
-    with added as (
-      insert into ${feed} (reader_id, post_id, created_at)
-      select ${readerId}, p.post_id, p.created_at from ${posts} p
+    with wanted as (
+      select ${readerId}::uuid as reader_id, p.post_id, p.created_at from ${posts} p
       where (p.wall_owner_id = ${readerId} or p.wall_owner_id in (select friend_id from ${friends} where user_id = ${readerId}))
         and (p.author_id = ${readerId} or p.wall_owner_id = ${readerId}
              or p.author_id in (select friend_id from ${friends} where user_id = ${readerId}))
       order by p.created_at desc, p.post_id desc
-      limit ${feedLimit}
-      returning 1)
-    insert into ${sizes} (reader_id, entries) select ${readerId}, count(*) from added
+      limit ${feedLimit}),
+    gone as (
+      delete from ${feed} e where e.reader_id = ${readerId} and e.post_id not in (select post_id from wanted)
+      returning e.reader_id, e.post_id),
+    added as (
+      insert into ${feed} (reader_id, post_id, created_at) select reader_id, post_id, created_at from wanted
+      on conflict do nothing
+      returning reader_id, post_id),
+    logged_gone as (${feedChangesCte(ctx, event, 'REMOVED', 'gone')}),
+    logged_added as (${feedChangesCte(ctx, event, 'ADDED', 'added')})
+    insert into ${sizes} (reader_id, entries) select ${readerId}, count(*) from wanted
     on conflict (reader_id) do update set entries = excluded.entries`);
 }
 

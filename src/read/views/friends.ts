@@ -1,13 +1,15 @@
 import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
 import { friendRequests, friends } from '../../db/schema/read.ts';
+import { logRevoked } from '../changes.ts';
 import type { Projection } from '../projection.ts';
 import type { Cursor } from '../pagination.ts';
 
 /** The friend graph (both directions) and pending requests: friend lists, fan-out, visibility. */
 export const friendsProjection: Projection = {
   name: 'friends',
-  async apply({ tx, views }, event) {
+  async apply(ctx, event) {
+    const { tx, views } = ctx;
     switch (event.type) {
       case 'FriendRequestSent': {
         const { fromUserId, toUserId } = event.data;
@@ -42,6 +44,8 @@ export const friendsProjection: Projection = {
               and(eq(views.friends.userId, friendId), eq(views.friends.friendId, userId)),
             ),
           );
+        await logRevoked(ctx, event, userId, friendId);
+        await logRevoked(ctx, event, friendId, userId);
         return;
       }
       default:

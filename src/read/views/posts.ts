@@ -3,6 +3,7 @@ import type { Queryable } from '../../db/connect.ts';
 import { commentViews, likeViews, postViews, type Views } from '../../db/schema/read.ts';
 import type { Tx } from '../../db/connect.ts';
 import type { Cursor } from '../pagination.ts';
+import { logPostChange } from '../changes.ts';
 import type { Projection } from '../projection.ts';
 
 /** How many of a post's newest comments its view row carries for walls and feeds. */
@@ -14,19 +15,21 @@ export type CommentRow = typeof commentViews.$inferSelect;
 /** Posts with their counts and newest comments; the comments and likes behind them. */
 export const postsProjection: Projection = {
   name: 'posts',
-  async apply({ tx, views }, event) {
+  async apply(ctx, event) {
+    const { tx, views } = ctx;
     const { posts, comments, likes } = views;
     switch (event.type) {
       case 'PostPublished': {
         const { postId, authorId, wallOwnerId, body } = event.data;
         await tx.insert(posts).values({ postId, authorId, wallOwnerId, body, createdAt: event.occurredAt });
-        return;
+        return logPostChange(ctx, event, 'ADDED', postId);
       }
       case 'PostEdited':
         await tx.update(posts).set({ body: event.data.body, editedAt: event.occurredAt }).where(eq(posts.postId, event.data.postId));
-        return;
+        return logPostChange(ctx, event, 'UPDATED', event.data.postId);
       case 'PostDeleted': {
         const { postId } = event.data;
+        await logPostChange(ctx, event, 'REMOVED', postId);
         await tx.delete(comments).where(eq(comments.postId, postId));
         await tx.delete(likes).where(eq(likes.postId, postId));
         await tx.delete(posts).where(eq(posts.postId, postId));
@@ -35,24 +38,24 @@ export const postsProjection: Projection = {
       case 'PostLiked':
         await tx.insert(likes).values({ postId: event.data.postId, userId: event.data.userId });
         await tx.update(posts).set({ likeCount: sql`${posts.likeCount} + 1` }).where(eq(posts.postId, event.data.postId));
-        return;
+        return logPostChange(ctx, event, 'UPDATED', event.data.postId);
       case 'PostUnliked':
         await tx.delete(likes).where(and(eq(likes.postId, event.data.postId), eq(likes.userId, event.data.userId)));
         await tx.update(posts).set({ likeCount: sql`${posts.likeCount} - 1` }).where(eq(posts.postId, event.data.postId));
-        return;
+        return logPostChange(ctx, event, 'UPDATED', event.data.postId);
       case 'CommentAdded': {
         const { commentId, postId, authorId, body } = event.data;
         await tx.insert(comments).values({ commentId, postId, authorId, body, createdAt: event.occurredAt });
         await tx.update(posts).set({ commentCount: sql`${posts.commentCount} + 1` }).where(eq(posts.postId, postId));
         await refreshLatestComments(tx, views, postId);
-        return;
+        return logPostChange(ctx, event, 'UPDATED', postId);
       }
       case 'CommentDeleted': {
         const { commentId, postId } = event.data;
         await tx.delete(comments).where(eq(comments.commentId, commentId));
         await tx.update(posts).set({ commentCount: sql`${posts.commentCount} - 1` }).where(eq(posts.postId, postId));
         await refreshLatestComments(tx, views, postId);
-        return;
+        return logPostChange(ctx, event, 'UPDATED', postId);
       }
       default:
         return;
