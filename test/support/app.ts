@@ -1,3 +1,5 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { queryRows, sql } from '../../src/db/connect.ts';
@@ -11,6 +13,16 @@ export interface GraphQLResponse<T = Record<string, any>> {
   extensions?: Record<string, any>;
 }
 
+export interface GqlOptions {
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** The rest of a typed `gql` call: variables are required only when the operation has a required one. */
+export type GqlArgs<TVariables> = {} extends TVariables
+  ? [variables?: TVariables, options?: GqlOptions]
+  : [variables: TVariables, options?: GqlOptions];
+
 export interface Person {
   userId: string;
   handle: string;
@@ -22,7 +34,9 @@ export interface TestApp {
   /** The PostgreSQL database of this file (undefined on PGlite). */
   databaseUrl: string | undefined;
   /** POSTs one operation to /graphql through Yoga's fetch (no network). */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { token?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: GqlOptions): Promise<GraphQLResponse<T>>;
+  /** The same with a generated typed document (test/generated/): data and variables are typed from the operation. */
+  gql<TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TResult, TVariables>, ...args: GqlArgs<NoInfer<TVariables>>): Promise<GraphQLResponse<TResult>>;
   /** Runs a command mutation and returns its receipt, failing the test on any error. */
   command(field: string, input: Record<string, unknown>, token?: string, idempotencyKey?: string): Promise<Receipt>;
   /** Registers a person through GraphQL and hands back a token for them. */
@@ -83,7 +97,8 @@ export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
     get databaseUrl() {
       return databaseUrl;
     },
-    async gql(query, variables = {}, { token, headers = {} } = {}) {
+    async gql(document: string | TypedDocumentNode<unknown, Record<string, unknown>>, variables: Record<string, unknown> = {}, { token, headers = {} }: GqlOptions = {}) {
+      const query = typeof document === 'string' ? document : print(document);
       const response = await t.app.yoga.fetch('http://wall.test/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
