@@ -11,7 +11,8 @@ describe('generated client types (test/generated/)', () => {
   it('are what codegen.ts makes from schema.graphql and test/operations/ now', async () => {
     // Generates in memory only (saveToFile = false): the same validation of every operation against
     // schema.graphql as `npm run codegen`, so an operation the schema no longer allows fails here too.
-    const outputs = await generate({ ...config, cwd: root, silent: true }, false);
+    // (generate() is typed `FileOutput[] | any` because of watch mode; this call does not watch.)
+    const outputs: { filename: string; content: string }[] = await generate({ ...config, cwd: root, silent: true }, false);
     const generated = new Map(outputs.map((o) => [o.filename.replace(/^\.?\//, ''), o.content]));
     const committedFiles = (await readdir(new URL('../generated/', import.meta.url))).map((f) => `test/generated/${f}`);
     expect(committedFiles.sort(), `${STALE}; delete the files it does not write`).toEqual([...generated.keys()].sort());
