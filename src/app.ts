@@ -1,13 +1,15 @@
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { v7 as uuidv7 } from 'uuid';
 import type { Limits } from './config.ts';
 import { EVENTS_CHANNEL, openDatabase, queryRows, sql, type Database } from './db/connect.ts';
+import { createGraphQLServer, type GraphQLServer } from './graphql/transport.ts';
 import { createWallYoga, GRAPHQL_PATH, type WallYoga } from './graphql/yoga.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { Projector } from './projector/projector.ts';
+import { CHANGES_CHANNEL } from './read/changes.ts';
 import { ProjectionStatus } from './read/consistency.ts';
+import { ChangeHub } from './read/live/hub.ts';
 import { allProjections } from './read/views/index.ts';
 import { CommandBus } from './write/bus.ts';
 import { allCommands } from './write/commands/index.ts';
@@ -35,6 +37,16 @@ export interface AppOptions {
   feedLimit?: number;
   /** `/ready` answers 503 when the views are more events behind than this. */
   readyMaxLagEvents?: number;
+  /** Change-log rows kept for subscribers who resume. */
+  changeLogSize?: number;
+  /** Live changes one subscriber may fall behind before it is ended. */
+  subscriptionQueue?: number;
+  /** How often subscribers' processes read the change log when no wake-up came. */
+  livePollMs?: number;
+  /** graphql-ws ping interval; a client that misses a pong for this long is dropped. */
+  wsKeepAliveMs?: number;
+  /** How long a shutdown waits for requests in flight. */
+  shutdownGraceMs?: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -50,10 +62,16 @@ export interface App {
   identity: IdentityService;
   metrics: Metrics;
   yoga: WallYoga;
-  /** Starts background work (the projector) without listening on a port. */
+  /** Live fan-out to this process's subscribers. */
+  live: ChangeHub;
+  /** Starts background work (the projector, change wake-ups) without listening on a port. */
   start(): void;
   /** Listens on HTTP; resolves with the bound address. */
   listen(port: number, host: string): Promise<AddressInfo>;
+  /**
+   * Graceful stop: stops accepting, completes subscriptions, lets requests in flight finish,
+   * then stops the projector and closes the databases.
+   */
   stop(): Promise<void>;
 }
 
@@ -81,6 +99,7 @@ export async function createApp(options: AppOptions): Promise<App> {
           viewsDb,
           projections: allProjections,
           ...(options.feedLimit ? { feedLimit: options.feedLimit } : {}),
+          ...(options.changeLogSize ? { changeLogSize: options.changeLogSize } : {}),
           acquireLock: () => readDatabase.tryAdvisoryLock(PROJECTOR_LOCK),
           log: log.child({ role: 'projector' }),
         });
@@ -108,8 +127,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   }).register(...allCommands);
 
   const identity = new IdentityService(writeDb, new TokenService(options.tokenSecret));
+  const live = new ChangeHub({
+    viewsDb,
+    log: log.child({ role: 'live' }),
+    ...(options.subscriptionQueue ? { maxQueued: options.subscriptionQueue } : {}),
+    ...(options.livePollMs ? { pollMs: options.livePollMs } : {}),
+  });
+  projector?.onBatch(() => live.wake());
   const readyMaxLag = options.readyMaxLagEvents ?? 10_000;
-  const yoga = createWallYoga({ bus, identity, viewsDb, projection, log, consistencyTimeoutMs: options.consistencyTimeoutMs ?? 5000 }, [
+  const yoga = createWallYoga({ bus, identity, viewsDb, projection, live, log, consistencyTimeoutMs: options.consistencyTimeoutMs ?? 5000 }, [
     {
       // `/ready`: both databases answer and the views are not far behind the log. `/metrics`: Prometheus.
       async onRequest({ url, endResponse, fetchAPI }) {
@@ -132,13 +158,18 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   ]);
 
-  let unlisten: (() => Promise<void>) | null = null;
-  let server: Server | null = null;
+  const unlisteners: Promise<() => Promise<void>>[] = [];
+  let started = false;
+  let http: GraphQLServer | null = null;
 
   const start = () => {
+    if (started) return;
+    started = true;
+    // Another process's projector tells this one through NOTIFY on the views database.
+    unlisteners.push(readDatabase.listen(CHANGES_CHANNEL, () => live.wake()));
     if (!projector) return;
     projector.start();
-    void database.listen(EVENTS_CHANNEL, () => projector.wake()).then((stop) => (unlisten = stop));
+    unlisteners.push(database.listen(EVENTS_CHANNEL, () => projector.wake()));
   };
 
   return {
@@ -150,19 +181,22 @@ export async function createApp(options: AppOptions): Promise<App> {
     identity,
     metrics,
     yoga,
+    live,
     start,
     async listen(port, host) {
       start();
-      server = createServer(yoga);
+      http = createGraphQLServer(yoga, log, { ...(options.wsKeepAliveMs ? { keepAliveMs: options.wsKeepAliveMs } : {}) });
+      const { server } = http;
       await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(port, host, resolve);
+        server.once('error', reject);
+        server.listen(port, host, resolve);
       });
       return server.address() as AddressInfo;
     },
     async stop() {
-      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-      await unlisten?.();
+      if (http) await http.close(() => live.close(), options.shutdownGraceMs);
+      else await live.close();
+      for (const unlisten of await Promise.allSettled(unlisteners)) if (unlisten.status === 'fulfilled') await unlisten.value();
       await projector?.stop();
       if (readDatabase !== database) await readDatabase.close();
       await database.close();

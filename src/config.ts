@@ -16,6 +16,8 @@ const configSchema = z.object({
   TOKEN_SECRET: z.string().min(32, 'TOKEN_SECRET must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_FRIENDS: z.coerce.number().int().positive().default(5000),
+  CHANGE_LOG_SIZE: z.coerce.number().int().min(100).default(100_000),
+  SUBSCRIPTION_QUEUE: z.coerce.number().int().min(1).max(100_000).default(256),
 });
 
 export interface Config {
@@ -32,6 +34,10 @@ export interface Config {
   tokenSecret: string | undefined;
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
   limits: Limits;
+  /** Change-log rows kept for subscribers who resume (`since`). */
+  changeLogSize: number;
+  /** Live changes one subscriber may fall behind before it is ended. */
+  subscriptionQueue: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -52,5 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenSecret: e.TOKEN_SECRET,
     logLevel: e.LOG_LEVEL,
     limits: { maxFriends: e.MAX_FRIENDS },
+    changeLogSize: e.CHANGE_LOG_SIZE,
+    subscriptionQueue: e.SUBSCRIPTION_QUEUE,
   };
 }

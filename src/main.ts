@@ -22,6 +22,8 @@ async function main() {
     log,
     limits: config.limits,
     feedLimit: config.feedLimit,
+    changeLogSize: config.changeLogSize,
+    subscriptionQueue: config.subscriptionQueue,
     projector: config.role === 'all',
   });
   const address = await app.listen(config.port, config.host);

@@ -15,6 +15,7 @@ import type { Db } from '../../src/db/connect.ts';
 import * as schema from '../../src/db/schema/index.ts';
 import { views } from '../../src/db/schema/read.ts';
 import { createWallYoga } from '../../src/graphql/yoga.ts';
+import { ChangeHub } from '../../src/read/live/hub.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ProjectionStatus } from '../../src/read/consistency.ts';
 import { DEFAULT_FEED_LIMIT } from '../../src/read/views/feed.ts';
@@ -56,6 +57,7 @@ const yoga = createWallYoga({
   projection: new ProjectionStatus(db),
   log: createLogger('warn'),
   consistencyTimeoutMs: 5000,
+  live: new ChangeHub({ viewsDb: db, log: createLogger('warn') }),
 });
 
 async function graphql(query: string, userId: string): Promise<{ statements: Statement[]; nodes: number }> {

@@ -3,6 +3,7 @@ import type { Db } from '../db/connect.ts';
 import { unauthenticated, type DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ProjectionStatus } from '../read/consistency.ts';
+import type { ChangeHub } from '../read/live/hub.ts';
 import type { Cursor } from '../read/pagination.ts';
 import { friendsAmong } from '../read/views/friends.ts';
 import { commentPages, findPosts, likedAmong, type CommentRow, type PostRow } from '../read/views/posts.ts';
@@ -16,6 +17,8 @@ export interface Services {
   identity: IdentityService;
   viewsDb: Db;
   projection: ProjectionStatus;
+  /** Live changes for subscriptions. */
+  live: ChangeHub;
   log: Logger;
   /** How long a read waits for `X-Consistent-With` before answering stale. */
   consistencyTimeoutMs: number;

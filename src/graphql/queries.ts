@@ -1,10 +1,10 @@
-import { z } from 'zod';
-import { forbidden, notFound, badInput } from '../errors.ts';
+import { forbidden, notFound } from '../errors.ts';
 import { decodeCursor, pageSize, toConnection } from '../read/pagination.ts';
 import { feedPage } from '../read/views/feed.ts';
 import { pendingRequests } from '../read/views/friends.ts';
 import { wallPage, type PostRow } from '../read/views/posts.ts';
 import { findProfileByHandle } from '../read/views/profile.ts';
+import { parseId } from './args.ts';
 import { builder } from './builder.ts';
 import { requireActor, type GraphQLContext } from './context.ts';
 import { afterArgDescription, firstArgDescription } from './types/connection.ts';
@@ -17,16 +17,10 @@ builder.queryType({ description: 'Reads. Every field answers from the read views
 /** The most pending requests `friendRequests` lists. */
 const MAX_FRIEND_REQUESTS = 500;
 
-const uuid = z.uuid();
-function parseId(value: string | number, field: string): string {
-  const parsed = uuid.safeParse(String(value));
-  if (!parsed.success) throw badInput(`${field} must be an id.`, field);
-  return parsed.data.toLowerCase();
-}
 
 const postPage = (rows: PostRow[], size: number) => toConnection(rows, size, (p) => ({ at: p.createdAt, id: p.postId }), (p) => p);
 
-async function requireWallVisible(ctx: GraphQLContext, ownerId: string) {
+export async function requireWallVisible(ctx: GraphQLContext, ownerId: string) {
   if (!(await ctx.loaders.seesWallOf.load(ownerId))) throw forbidden("Only the wall's owner and their friends can see it.");
 }
 

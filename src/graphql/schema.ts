@@ -9,6 +9,7 @@ import './types/friend-request.ts';
 import './types/session.ts';
 import './queries.ts';
 import './mutations.ts';
+import './subscriptions.ts';
 
 export const schema = builder.toSchema();
 

@@ -32,6 +32,7 @@ async function main() {
       viewsDb: readDatabase.db,
       projections: allProjections,
       feedLimit: config.feedLimit,
+      changeLogSize: config.changeLogSize,
       log,
       onProgress: ({ applied, remaining, eventsPerSecond }) => {
         const seconds = eventsPerSecond > 0 ? Math.ceil(remaining / eventsPerSecond) : 0;
@@ -54,6 +55,7 @@ async function main() {
     viewsDb: readDatabase.db,
     projections: allProjections,
     feedLimit: config.feedLimit,
+    changeLogSize: config.changeLogSize,
     acquireLock: () => readDatabase.tryAdvisoryLock(PROJECTOR_LOCK),
     log,
   });

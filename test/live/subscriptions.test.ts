@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp, type Person } from '../support/app.ts';
+import { POST_CHANGE_FIELDS, sseSubscribe, wsClient, type Stream } from '../support/live.ts';
+
+const t = useTestApp({ livePollMs: 200 });
+let http: string;
+let ws: string;
+const clients: { dispose(): unknown }[] = [];
+const streams: Stream[] = [];
+
+beforeAll(async () => {
+  const { port } = await t.app.listen(0, '127.0.0.1');
+  http = `http://127.0.0.1:${port}/graphql`;
+  ws = `ws://127.0.0.1:${port}/graphql`;
+});
+
+afterAll(async () => {
+  for (const s of streams) s.close();
+  await Promise.all(clients.map((c) => c.dispose()));
+});
+
+const WALL = `subscription ($userId: ID!, $since: String) { wallChanged(userId: $userId, since: $since) { ${POST_CHANGE_FIELDS} } }`;
+const FEED = `subscription ($since: String) { feedChanged(since: $since) { ${POST_CHANGE_FIELDS} } }`;
+const POST = `subscription ($postId: ID!) { postChanged(postId: $postId) { ${POST_CHANGE_FIELDS} } }`;
+
+function overWs(person: Person | null, query: string, variables: Record<string, unknown> = {}) {
+  const client = wsClient(ws, person?.token);
+  clients.push(client);
+  const stream = client.subscribe$(query, variables);
+  streams.push(stream);
+  return stream;
+}
+
+function overSse(person: Person, query: string, variables: Record<string, unknown> = {}) {
+  const stream = sseSubscribe(http, query, variables, person.token);
+  streams.push(stream);
+  return stream;
+}
+
+/** Waits until the hub has registered `n` more subscribers than `before` (subscribing is asynchronous). */
+async function subscribed(n: number) {
+  const deadline = Date.now() + 10_000;
+  while (t.app.live.size < n) {
+    if (Date.now() > deadline) throw new Error(`only ${t.app.live.size} subscribers after 10 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const change = (m: { data?: any } | undefined) => m?.data?.wallChanged ?? m?.data?.feedChanged ?? m?.data?.postChanged;
+
+describe('wallChanged over graphql-ws', () => {
+  it("sends a friend each change of a wall: published, edited, liked, commented, deleted, with the post as the views hold it", async () => {
+    const [ada, bob, cy] = [await t.register(), await t.register(), await t.register()];
+    await t.befriend(ada, bob);
+    await t.befriend(ada, cy);
+    await t.settle();
+    const before = t.app.live.size;
+    const stream = overWs(bob, WALL, { userId: ada.userId });
+    await subscribed(before + 1);
+
+    const published = await t.command('publishPost', { body: 'first light' }, ada.token);
+    const postId = published.aggregateId;
+    const edited = await t.command('editPost', { postId, body: 'first light, edited' }, ada.token);
+    const liked = await t.command('likePost', { postId }, cy.token);
+    const commented = await t.command('addComment', { postId, body: 'lovely' }, cy.token);
+    const deleted = await t.command('deletePost', { postId }, ada.token);
+
+    const messages = await stream.take(5);
+    expect(messages.every((m) => m.errors === undefined)).toBe(true);
+    const changes = messages.map(change);
+    expect(changes.map((c) => [c.kind, c.postId, c.position])).toEqual([
+      ['ADDED', postId, published.position],
+      ['UPDATED', postId, edited.position],
+      ['UPDATED', postId, liked.position],
+      ['UPDATED', postId, commented.position],
+      ['REMOVED', postId, deleted.position],
+    ]);
+    // Each message carries the post as read from the views when it was sent (the newest state).
+    const [added] = changes;
+    expect(added.post.author).toEqual({ handle: ada.handle, displayName: ada.handle.replace(/_/g, ' ') });
+    expect(added.post.wallOwner.id).toBe(ada.userId);
+    expect(changes[4].post).toBeNull();
+    const updates = changes.slice(1, 4).map((c) => c.post).filter(Boolean);
+    for (const post of updates) expect(post.id).toBe(postId);
+  });
+
+  it('refuses with the stable codes: no token, a stranger, a malformed id, an unknown person, a bad since', async () => {
+    const [ada, stranger] = [await t.register(), await t.register()];
+    await t.settle();
+    const cases: [Person | null, Record<string, unknown>, string][] = [
+      [null, { userId: ada.userId }, 'UNAUTHENTICATED'],
+      [stranger, { userId: ada.userId }, 'FORBIDDEN'],
+      [stranger, { userId: 'not-an-id' }, 'BAD_USER_INPUT'],
+      [stranger, { userId: '00000000-0000-4000-8000-000000000000' }, 'NOT_FOUND'],
+      [ada, { userId: ada.userId, since: 'yesterday' }, 'BAD_USER_INPUT'],
+    ];
+    for (const [person, variables, code] of cases) {
+      const stream = overWs(person, WALL, variables);
+      await stream.done();
+      expect(stream.messages, JSON.stringify(variables)).toHaveLength(1);
+      expect(stream.messages[0]!.errors?.[0]?.extensions?.['code'], JSON.stringify(variables)).toBe(code);
+    }
+  });
+
+  it('ends with FORBIDDEN when the friendship ends, and goes on for the owner', async () => {
+    const [ada, bob] = [await t.register(), await t.register()];
+    await t.befriend(ada, bob);
+    await t.settle();
+    const before = t.app.live.size;
+    const friend = overWs(bob, WALL, { userId: ada.userId });
+    const owner = overWs(ada, WALL, { userId: ada.userId });
+    await subscribed(before + 2);
+
+    await t.command('removeFriend', { userId: bob.userId }, ada.token);
+    await friend.done();
+    expect(friend.messages.at(-1)!.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+
+    const published = await t.command('publishPost', { body: 'still here' }, ada.token);
+    const [message] = await owner.take(1);
+    expect(change(message)).toMatchObject({ kind: 'ADDED', position: published.position, post: { body: 'still here' } });
+  });
+});
+
+describe('feedChanged over SSE', () => {
+  it("sends a reader posts entering their feed, their updates, and their leaving when a friendship ends", async () => {
+    const [ada, bob] = [await t.register(), await t.register()];
+    await t.befriend(ada, bob);
+    await t.settle();
+    const before = t.app.live.size;
+    const feed = overSse(bob, FEED);
+    await subscribed(before + 1);
+
+    const published = await t.command('publishPost', { body: 'for my friends' }, ada.token);
+    const liked = await t.command('likePost', { postId: published.aggregateId }, ada.token);
+    const unfriended = await t.command('removeFriend', { userId: ada.userId }, bob.token);
+
+    const changes = (await feed.take(3)).map(change);
+    expect(changes.map((c) => [c.kind, c.postId, c.position])).toEqual([
+      ['ADDED', published.aggregateId, published.position],
+      ['UPDATED', published.aggregateId, liked.position],
+      ['REMOVED', published.aggregateId, unfriended.position],
+    ]);
+    expect(changes[1].post.likeCount).toBe(1);
+  });
+});
+
+describe('postChanged', () => {
+  it('sends comments and likes of one post, then its deletion, and completes', async () => {
+    const [ada, bob] = [await t.register(), await t.register()];
+    await t.befriend(ada, bob);
+    const { aggregateId: postId } = await t.command('publishPost', { body: 'watch me' }, ada.token);
+    await t.settle();
+    const before = t.app.live.size;
+    const post = overWs(bob, POST, { postId });
+    const sse = overSse(ada, POST, { postId });
+    await subscribed(before + 2);
+
+    await t.command('addComment', { postId, body: 'first!' }, bob.token);
+    await t.command('deletePost', { postId }, ada.token);
+    for (const stream of [post, sse]) {
+      await stream.done();
+      const changes = stream.messages.map(change);
+      expect(changes.map((c) => c.kind)).toEqual(['UPDATED', 'REMOVED']);
+      expect(changes[0].post.latestComments).toEqual([{ body: 'first!', author: { handle: bob.handle } }]);
+      expect(changes[0].post.commentCount).toBe(1);
+    }
+  });
+
+  it('answers NOT_FOUND for a post that does not exist', async () => {
+    const ada = await t.register();
+    const stream = overWs(ada, POST, { postId: '00000000-0000-4000-8000-000000000001' });
+    await stream.done();
+    expect(stream.messages[0]!.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+  });
+});

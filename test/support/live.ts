@@ -1,0 +1,99 @@
+import { createClient as createSseClient } from 'graphql-sse';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { GraphQLResponse } from './app.ts';
+
+/**
+ * A subscription as a test sees it: every message received so far, a way to wait for the next
+ * ones, and whether the server completed it.
+ */
+export class Stream<T = Record<string, any>> {
+  readonly messages: GraphQLResponse<T>[] = [];
+  completed = false;
+  error: unknown = null;
+  private waiters: (() => void)[] = [];
+
+  constructor(iterator: AsyncIterableIterator<GraphQLResponse<T>>, private readonly stop: () => void) {
+    void (async () => {
+      try {
+        for await (const message of iterator) {
+          this.messages.push(message);
+          this.notify();
+        }
+        this.completed = true;
+      } catch (error) {
+        this.error = error;
+      }
+      this.notify();
+    })();
+  }
+
+  /** Waits until `count` messages have arrived (or the stream ended); fails after `timeoutMs`. */
+  async take(count: number, timeoutMs = 10_000): Promise<GraphQLResponse<T>[]> {
+    await this.until(() => this.messages.length >= count || this.completed || this.error !== null, timeoutMs, `${count} messages`);
+    return this.messages.slice(0, count);
+  }
+
+  /** Waits until the server completes the stream. */
+  async done(timeoutMs = 10_000): Promise<void> {
+    await this.until(() => this.completed || this.error !== null, timeoutMs, 'the end of the stream');
+  }
+
+  close(): void {
+    this.stop();
+  }
+
+  private async until(condition: () => boolean, timeoutMs: number, what: string) {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private notify() {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** A graphql-ws client for `url` (ws://host:port/graphql), signed in with `token` when given. */
+export function wsClient(url: string, token?: string): WsClient & { subscribe$<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Stream<T> } {
+  const client = createWsClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+  });
+  return Object.assign(client, {
+    subscribe$<T>(query: string, variables: Record<string, unknown> = {}) {
+      const iterator = client.iterate<T>({ query, variables });
+      return new Stream<T>(iterator as AsyncIterableIterator<GraphQLResponse<T>>, () => void iterator.return?.());
+    },
+  });
+}
+
+/** A GraphQL-over-SSE client for `url` (http://host:port/graphql), as Yoga serves it. */
+export function sseSubscribe<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Stream<T> {
+  const client = createSseClient({
+    url,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+  });
+  const iterator = client.iterate<T>({ query, variables });
+  return new Stream<T>(iterator as AsyncIterableIterator<GraphQLResponse<T>>, () => {
+    void iterator.return?.();
+    client.dispose();
+  });
+}
+
+export const POST_CHANGE_FIELDS = `kind postId position post { id body likeCount commentCount editedAt author { handle displayName } wallOwner { id } latestComments { body author { handle } } }`;
