@@ -23,10 +23,20 @@ export interface GraphQLServer {
 type Enveloped = ReturnType<WallYoga['getEnveloped']>;
 
 /**
+ * The `authorization` entry of connection_init's payload, or of a subscribe message's
+ * `extensions.headers` (what GraphiQL sends from its Headers tab), in any letter case.
+ */
+function tokenOf(bag: unknown): string | undefined {
+  if (!bag || typeof bag !== 'object') return undefined;
+  const entry = Object.entries(bag).find(([key]) => key.toLowerCase() === 'authorization');
+  return typeof entry?.[1] === 'string' ? entry[1] : undefined;
+}
+
+/**
  * HTTP (queries, mutations, SSE subscriptions: Yoga) and graphql-ws on the same path, the Yoga
  * recipe: each graphql-ws operation runs through Yoga's envelop, so it gets the same context,
  * auth, error masking and plugins as HTTP. The token comes in `connection_init`'s payload as
- * `{ "authorization": "Bearer <token>" }`.
+ * `{ "authorization": "Bearer <token>" }` (or per operation in `extensions.headers`, as GraphiQL sends it).
  */
 export function createGraphQLServer(yoga: WallYoga, log: Logger, { keepAliveMs = 12_000 } = {}): GraphQLServer {
   const server = createServer(yoga);
@@ -39,7 +49,7 @@ export function createGraphQLServer(yoga: WallYoga, log: Logger, { keepAliveMs =
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args as ExecutionArgs),
       onSubscribe: async (ctx, _id, params) => {
         try {
-          const authorization = ctx.connectionParams?.['authorization'] ?? ctx.connectionParams?.['Authorization'];
+          const authorization = tokenOf(ctx.connectionParams) ?? tokenOf(params.extensions?.['headers']);
           const request = new yoga.fetchAPI.Request(`http://${ctx.extra.request.headers.host ?? 'localhost'}${GRAPHQL_PATH}`, {
             headers: typeof authorization === 'string' ? { authorization } : {},
           });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { badInput, DomainError } from '../errors.ts';
 import { useProjectionConsistency } from './consistency-plugin.ts';
@@ -9,16 +10,37 @@ import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
-const EXAMPLE_QUERY = `# Sign in (or registerUser first), then put the token in the Headers tab:
-# { "Authorization": "Bearer <token>" }
+const EXAMPLE_OPERATIONS = `# Welcome to Wall. Run an operation with the play button (pick one by name).
+# 1. Sign in (after \`npm run seed\`, the demo account is demo / demo password; or registerUser first).
+# 2. Put the token in the Headers tab below: { "Authorization": "Bearer <token>" }
+# 3. Read the feed; publish; watch a wall live (subscriptions run over WebSocket here).
 mutation SignIn {
-  signIn(handle: "ada", password: "correct horse") { token user { id handle displayName } }
+  signIn(handle: "demo", password: "demo password") { token user { id handle displayName } }
 }
 
-query Me {
-  me { id handle displayName friendCount postCount }
+mutation Register {
+  registerUser(input: { handle: "ada", displayName: "Ada Lovelace", password: "correct horse" }) { aggregateId position }
+}
+
+query Feed {
+  feed(first: 10) {
+    edges { node { id body createdAt likeCount commentCount author { handle displayName } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+
+mutation Publish {
+  publishPost(input: { body: "Hello from GraphiQL" }) { aggregateId position }
+}
+
+# Paste a person's id (your own from SignIn, or a friend's) to watch their wall.
+subscription WatchWall {
+  wallChanged(userId: "<user id>") { kind postId position post { body likeCount author { handle } } }
 }
 `;
+
+/** GraphiQL's Headers tab starts with the place for the token. */
+const EXAMPLE_HEADERS = JSON.stringify({ Authorization: 'Bearer <token from SignIn>' }, null, 2);
 
 export type WallYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
@@ -39,9 +61,12 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
         else services.log.error({ err: args.find((a) => a instanceof Error) ?? args[0] }, 'unexpected error');
       },
     },
+    // GraphiQL's assets are served from this package, so it works with no internet access.
+    renderGraphiQL,
     graphiql: {
       title: 'Wall',
-      defaultQuery: EXAMPLE_QUERY,
+      defaultQuery: EXAMPLE_OPERATIONS,
+      headers: EXAMPLE_HEADERS,
       subscriptionsProtocol: 'WS',
     },
     plugins: [useProjectionConsistency(), ...extraPlugins],

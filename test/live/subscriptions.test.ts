@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp, type Person } from '../support/app.ts';
-import { POST_CHANGE_FIELDS, sseSubscribe, wsClient, type Stream } from '../support/live.ts';
+import { FeedChangedDocument, PostChangedDocument, WallChangedDocument } from '../generated/graphql.ts';
+import { sseSubscribe, wsClient, type Operation, type Stream } from '../support/live.ts';
 
 const t = useTestApp({ livePollMs: 200 });
 let http: string;
@@ -19,20 +20,21 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
 });
 
-const WALL = `subscription ($userId: ID!, $since: String) { wallChanged(userId: $userId, since: $since) { ${POST_CHANGE_FIELDS} } }`;
-const FEED = `subscription ($since: String) { feedChanged(since: $since) { ${POST_CHANGE_FIELDS} } }`;
-const POST = `subscription ($postId: ID!) { postChanged(postId: $postId) { ${POST_CHANGE_FIELDS} } }`;
+// The typed operations of test/operations/live.graphql, as a client generates them.
+const WALL = WallChangedDocument;
+const FEED = FeedChangedDocument;
+const POST = PostChangedDocument;
 
-function overWs(person: Person | null, query: string, variables: Record<string, unknown> = {}) {
+function overWs(person: Person | null, operation: Operation<any, any>, variables: Record<string, unknown> = {}) {
   const client = wsClient(ws, person?.token);
   clients.push(client);
-  const stream = client.subscribe$(query, variables);
+  const stream = client.subscribe$(operation, variables);
   streams.push(stream);
   return stream;
 }
 
-function overSse(person: Person, query: string, variables: Record<string, unknown> = {}) {
-  const stream = sseSubscribe(http, query, variables, person.token);
+function overSse(person: Person, operation: Operation<any, any>, variables: Record<string, unknown> = {}) {
+  const stream = sseSubscribe(http, operation, variables, person.token);
   streams.push(stream);
   return stream;
 }
@@ -77,7 +79,7 @@ describe('wallChanged over graphql-ws', () => {
     ]);
     // Each message carries the post as read from the views when it was sent (the newest state).
     const [added] = changes;
-    expect(added.post.author).toEqual({ handle: ada.handle, displayName: ada.handle.replace(/_/g, ' ') });
+    expect(added.post.author).toEqual({ id: ada.userId, handle: ada.handle, displayName: ada.handle.replace(/_/g, ' ') });
     expect(added.post.wallOwner.id).toBe(ada.userId);
     expect(changes[4].post).toBeNull();
     const updates = changes.slice(1, 4).map((c) => c.post).filter(Boolean);
@@ -161,7 +163,7 @@ describe('postChanged', () => {
       await stream.done();
       const changes = stream.messages.map(change);
       expect(changes.map((c) => c.kind)).toEqual(['UPDATED', 'REMOVED']);
-      expect(changes[0].post.latestComments).toEqual([{ body: 'first!', author: { handle: bob.handle } }]);
+      expect(changes[0].post.latestComments).toMatchObject([{ body: 'first!', author: { id: bob.userId, handle: bob.handle } }]);
       expect(changes[0].post.commentCount).toBe(1);
     }
   });

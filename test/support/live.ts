@@ -1,3 +1,5 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -65,8 +67,15 @@ export class Stream<T = Record<string, any>> {
   }
 }
 
+/** An operation as text, or a typed document generated from test/operations (see codegen.ts). */
+export type Operation<T = Record<string, any>, V = Record<string, unknown>> = string | TypedDocumentNode<T, V>;
+const textOf = (operation: Operation<any, any>) => (typeof operation === 'string' ? operation : print(operation));
+
 /** A graphql-ws client for `url` (ws://host:port/graphql), signed in with `token` when given. */
-export function wsClient(url: string, token?: string): WsClient & { subscribe$<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Stream<T> } {
+export function wsClient(
+  url: string,
+  token?: string,
+): WsClient & { subscribe$<T = Record<string, any>, V = Record<string, unknown>>(operation: Operation<T, V>, variables?: V): Stream<T> } {
   const client = createWsClient({
     url,
     webSocketImpl: WebSocket,
@@ -75,21 +84,21 @@ export function wsClient(url: string, token?: string): WsClient & { subscribe$<T
     lazy: true,
   });
   return Object.assign(client, {
-    subscribe$<T>(query: string, variables: Record<string, unknown> = {}) {
-      const iterator = client.iterate<T>({ query, variables });
+    subscribe$<T, V>(operation: Operation<T, V>, variables?: V) {
+      const iterator = client.iterate<T>({ query: textOf(operation), variables: (variables ?? {}) as Record<string, unknown> });
       return new Stream<T>(iterator as AsyncIterableIterator<GraphQLResponse<T>>, () => void iterator.return?.());
     },
   });
 }
 
 /** A GraphQL-over-SSE client for `url` (http://host:port/graphql), as Yoga serves it. */
-export function sseSubscribe<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Stream<T> {
+export function sseSubscribe<T = Record<string, any>, V = Record<string, unknown>>(url: string, operation: Operation<T, V>, variables?: V, token?: string): Stream<T> {
   const client = createSseClient({
     url,
     headers: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: 0,
   });
-  const iterator = client.iterate<T>({ query, variables });
+  const iterator = client.iterate<T>({ query: textOf(operation), variables: (variables ?? {}) as Record<string, unknown> });
   return new Stream<T>(iterator as AsyncIterableIterator<GraphQLResponse<T>>, () => {
     void iterator.return?.();
     client.dispose();
