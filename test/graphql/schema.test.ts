@@ -23,6 +23,26 @@ describe('schema.graphql', () => {
       ]);
     }
     expect(String(mutation['signIn']!.type)).toBe('Session!');
+    const subscription = schema.getSubscriptionType()!.getFields();
+    const signature = (name: string) => {
+      const field = subscription[name]!;
+      // Arguments are named, so their order is not part of the contract.
+      return `${name}(${field.args.map((a) => `${a.name}: ${String(a.type)}`).sort().join(', ')}): ${String(field.type)}`;
+    };
+    expect(['wallChanged', 'feedChanged', 'postChanged'].map(signature)).toEqual([
+      'wallChanged(since: String, userId: ID!): PostChange!',
+      'feedChanged(since: String): PostChange!',
+      'postChanged(postId: ID!, since: String): PostChange!',
+    ]);
+    const change = schema.getType('PostChange') as import('graphql').GraphQLObjectType;
+    expect(Object.values(change.getFields()).map((f) => `${f.name}: ${String(f.type)}`).sort()).toEqual([
+      'kind: ChangeKind!',
+      'position: String!',
+      'post: Post',
+      'postId: ID!',
+    ]);
+    const kinds = schema.getType('ChangeKind') as import('graphql').GraphQLEnumType;
+    expect(kinds.getValues().map((v) => v.name)).toEqual(['ADDED', 'UPDATED', 'REMOVED']);
     const query = schema.getQueryType()!.getFields();
     expect(String(query['me']!.type)).toBe('User!');
     expect(String(query['user']!.type)).toBe('User');
