@@ -10,6 +10,7 @@
  *   npx tsx scripts/bench/read.ts [--db wall_bench] [--duration 10] [--warmup 2] [--reps 3]
  *                                 [--sql-clients 16] [--connections 32] [--port 4100] [--only a,b,c]
  *                                 [--wait-quiet SECONDS --quiet-load 1]  (wait, bounded, for other work to end)
+ *                                 [--cpu-prof DIR]  (the server runs with node --cpu-prof; summarize with profile.ts)
  *   --only may add w: (b) with an ORDER BY matching the index's NULLS placement (a what-if; not what src runs)
  * Besides rates and latencies it prints the CPU time per operation of the bench database's
  * PostgreSQL backends and of the server process (from /proc), which other load does not change much.
@@ -214,7 +215,9 @@ async function sqlScenario(kind: 'a' | 'b' | 'w'): Promise<RunResult> {
 let server: ChildProcess | null = null;
 
 async function startServer(): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, '--db', DB, '--port', String(PORT)], {
+  const profileDir = args.get('cpu-prof');
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, '--db', DB, '--port', String(PORT)], {
     stdio: ['pipe', 'pipe', 'inherit'],
     cwd: new URL('../../', import.meta.url).pathname, // where node_modules/tsx is
   });

@@ -15,7 +15,13 @@ import type postgres from 'postgres';
 
 const HANDLED = ['UserRegistered', 'FriendRequestSent', 'FriendRequestAccepted', 'PostPublished', 'CommentAdded', 'PostLiked'];
 /** The view tables this builder fills; a view table it does not know makes it refuse (see viewTables). */
-const KNOWN_TABLES = ['profiles', 'friends', 'friend_requests', 'posts', 'comments', 'likes', 'feed_entries', 'feed_sizes', 'checkpoints'];
+const KNOWN_TABLES = ['profiles', 'friends', 'friend_requests', 'posts', 'comments', 'likes', 'feed_entries', 'feed_sizes', 'checkpoints', 'changes'];
+/**
+ * Tables this builder leaves empty and diffViews does not compare: the live change log (its rows
+ * depend on how the projector cut the log into batches, and only subscribers who resume read it;
+ * a set-based build starts it empty, as a rebuilt projection would).
+ */
+const NOT_BUILT = ['changes'];
 
 /** The tables of the live `read` schema, checked against what this builder knows how to fill. */
 export async function viewTables(pg: postgres.Sql): Promise<string[]> {
@@ -150,6 +156,7 @@ export async function buildViews(pg: postgres.Sql, schema: string, upTo: string,
 export async function diffViews(pg: postgres.Sql, a: string, b: string): Promise<string[]> {
   const differences: string[] = [];
   for (const t of await viewTables(pg)) {
+    if (NOT_BUILT.includes(t)) continue;
     const cols = t === 'checkpoints' ? 'name, position' : '*';
     const [row] = await pg.unsafe<{ ab: string; ba: string; n: string }[]>(
       `select (select count(*) from (select ${cols} from ${a}.${t} except all select ${cols} from ${b}.${t}) x)::text as ab,
