@@ -10,9 +10,13 @@ export function parseId(value: string | number, field: string): string {
   return parsed.data.toLowerCase();
 }
 
-/** A position argument (from a receipt, a change or `extensions.projection`); null when absent. */
-export function parsePositionArg(value: string | null | undefined, field: string): bigint | null {
+/**
+ * A resume point: a position (from a receipt, a change or `extensions.projection`), or a change's
+ * `cursor` (`<position>:<seq>`); null when absent.
+ */
+export function parseResumePoint(value: string | null | undefined, field: string): { position: bigint; seq: number | null } | null {
   if (value === null || value === undefined) return null;
-  if (!/^\d{1,20}$/.test(value)) throw badInput(`${field} must be a position (a decimal number from a receipt or a change).`, field);
-  return BigInt(value);
+  const match = /^(\d{1,20})(?::(\d{1,15}))?$/.exec(value);
+  if (!match) throw badInput(`${field} must be a position (a decimal number from a receipt or a change) or a change's cursor.`, field);
+  return { position: BigInt(match[1]!), seq: match[2] === undefined ? null : Number(match[2]) };
 }

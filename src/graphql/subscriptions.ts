@@ -1,7 +1,7 @@
 import { notFound } from '../errors.ts';
 import type { Topic } from '../read/changes.ts';
 import type { LiveChange, LiveMessage } from '../read/live/subscriber.ts';
-import { parseId, parsePositionArg } from './args.ts';
+import { parseId, parseResumePoint } from './args.ts';
 import { builder } from './builder.ts';
 import { createLoaders, requireActor, type GraphQLContext } from './context.ts';
 import { requireWallVisible } from './queries.ts';
@@ -40,10 +40,17 @@ const PostChangeRef = builder.objectRef<LiveChange>('PostChange').implement({
       description: 'The position of the change (a receipt position): pass the last one you saw as `since` to resume after it.',
       resolve: (c) => c.position.toString(),
     }),
+    cursor: t.field({
+      type: 'String',
+      description:
+        "This message's own place (opaque): pass it as `since` to resume right after it, even within a transaction that changed several entries (a new friend's posts entering a feed share one position).",
+      resolve: (c) => `${c.position}:${c.seq}`,
+    }),
   }),
 });
 
-const SINCE = 'Resume after this position: the changes logged after it are sent first, then live ones.';
+const SINCE =
+  "Resume after this position (every change at it was seen), or after a change's `cursor` (exactly that message): the changes logged after it are sent first, then live ones.";
 
 /**
  * Each message gets fresh loaders primed with what the hub loaded once for every subscriber, so
@@ -59,7 +66,7 @@ function deliver(message: LiveMessage, ctx: GraphQLContext): LiveChange {
 
 function watch(ctx: GraphQLContext, topic: Topic, since: string | null | undefined, authorize: (viewerId: string) => Promise<{ wallId: string | null }>) {
   const viewerId = requireActor(ctx);
-  const from = parsePositionArg(since, 'since');
+  const from = parseResumePoint(since, 'since');
   return ctx.services.live.subscribe(topic, { viewerId, since: from, authorize: () => authorize(viewerId) });
 }
 

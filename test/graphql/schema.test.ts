@@ -36,6 +36,7 @@ describe('schema.graphql', () => {
     ]);
     const change = schema.getType('PostChange') as import('graphql').GraphQLObjectType;
     expect(Object.values(change.getFields()).map((f) => `${f.name}: ${String(f.type)}`).sort()).toEqual([
+      'cursor: String!',
       'kind: ChangeKind!',
       'position: String!',
       'post: Post',

@@ -26,10 +26,19 @@ export interface ChangeHubOptions {
   pageSize?: number;
 }
 
+/**
+ * Where a resuming subscriber left off: after every change of `position`, or, with `seq` (a
+ * change's cursor), after that one change of its transaction.
+ */
+export interface ResumePoint {
+  position: bigint;
+  seq: number | null;
+}
+
 export interface SubscribeOptions {
   viewerId: string;
-  /** Resume: first the logged changes after this position, then live ones. */
-  since: bigint | null;
+  /** Resume: first the logged changes after this point, then live ones. */
+  since: ResumePoint | null;
   /**
    * Checks the viewer may watch the topic (throws a refusal otherwise) and names the wall whose
    * visibility it depends on. Runs after the subscriber is registered, so no change slips between.
@@ -74,15 +83,10 @@ export class ChangeHub {
   async subscribe(topic: Topic, { viewerId, since, authorize }: SubscribeOptions): Promise<Subscriber> {
     if (this.closed) throw new Error('the server is shutting down');
     const { viewsDb } = this.options;
-    if (since !== null) {
-      const trimmed = await changeLogTrimmedThrough(viewsDb);
-      if (since < trimmed) {
-        throw badInput(`since is older than the change log keeps (it holds changes after position ${trimmed}); read again, then subscribe without since.`, 'since');
-      }
-    }
+    if (since !== null) this.assertLogHolds(since, await changeLogTrimmedThrough(viewsDb));
     await this.startTailing();
-    const resume = since === null ? null : (afterSeq: number) => this.resumePage(topic, since, afterSeq);
-    const subscriber = new Subscriber(topic, viewerId, this.maxQueued, resume, (s) => this.remove(s));
+    const resume = since === null ? null : this.resumer(topic, since);
+    const subscriber = new Subscriber(topic, viewerId, this.maxQueued, resume, (s) => this.remove(s), since?.seq ?? 0);
     subscriber.endsOnRemoved = topic.kind === 'post';
     this.add(subscriber);
     try {
@@ -253,10 +257,36 @@ export class ChangeHub {
     return changes;
   }
 
-  private async resumePage(topic: Topic, since: bigint, afterSeq: number) {
-    const rows = await topicChangesAfter(this.options.viewsDb, topic, since, afterSeq, this.pageSize);
-    if (rows.length === 0) return null;
-    const changes = await this.load(rows);
-    return { changes: rows.flatMap((row) => changes.get(row.seq) ?? []), throughSeq: rows.at(-1)!.seq };
+  /** Refuses a resume point whose changes the log may no longer hold in full. */
+  private assertLogHolds(from: ResumePoint, trimmedThrough: bigint) {
+    // Trimming goes by seq, so a trimmed position may have lost only some of its changes.
+    const lost = from.seq === null ? trimmedThrough > from.position : trimmedThrough >= from.position;
+    if (lost) {
+      throw badInput(
+        `since is older than the change log keeps (it holds changes after position ${trimmedThrough}); read again, then subscribe without since.`,
+        'since',
+      );
+    }
+  }
+
+  /**
+   * Pages through a topic's logged changes after `since`. The trim mark is read after each page:
+   * if the projector trimmed rows this resume still needed, the subscription ends rather than
+   * skipping them (conservatively: a trim that took only rows already read ends it too).
+   */
+  private resumer(topic: Topic, since: ResumePoint) {
+    // Positions only grow with seq, so after a change's seq every row is at its position or later.
+    const floor = since.seq === null ? since.position : since.position - 1n;
+    let reached: ResumePoint = since;
+    return async (afterSeq: number) => {
+      const { viewsDb } = this.options;
+      const rows = await topicChangesAfter(viewsDb, topic, floor, afterSeq, this.pageSize);
+      this.assertLogHolds(reached, await changeLogTrimmedThrough(viewsDb));
+      if (rows.length === 0) return null;
+      const last = rows.at(-1)!;
+      reached = { position: last.position, seq: last.seq };
+      const changes = await this.load(rows);
+      return { changes: rows.flatMap((row) => changes.get(row.seq) ?? []), throughSeq: last.seq };
+    };
   }
 }

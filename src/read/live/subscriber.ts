@@ -52,10 +52,14 @@ export class Subscriber implements AsyncIterableIterator<LiveMessage> {
     private readonly maxQueued: number,
     resume: ResumePage | null,
     private readonly onClose: (subscriber: Subscriber) => void,
+    /** The change a resume starts after (a cursor's seq), or 0. */
+    afterSeq = 0,
     /** The wall whose visibility this subscription depends on (null: the viewer's own feed). */
     public wallId: string | null = null,
   ) {
     this.resume = resume;
+    this.lastSeq = afterSeq;
+    this.resumedThrough = afterSeq;
   }
 
   get closed(): boolean {
