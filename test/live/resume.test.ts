@@ -75,7 +75,8 @@ async function until(condition: () => boolean, what: string, timeoutMs = 15_000)
 
 /** A subscriber iterated straight from a hub, as the transports do, collecting what it yields. */
 async function hubSubscriber(hub: ChangeHub, topic: Topic, viewer: Person, since: string | null, wallId: string | null, { deferReading = false } = {}) {
-  const subscriber = await hub.subscribe(topic, { viewerId: viewer.userId, since: since === null ? null : BigInt(since), authorize: async () => ({ wallId }) });
+  const from = since === null ? null : { position: BigInt(since), seq: null };
+  const subscriber = await hub.subscribe(topic, { viewerId: viewer.userId, since: from, authorize: async () => ({ wallId }) });
   const got: Seen[] = [];
   const state = { ended: null as Error | null, done: false };
   const read = () =>
@@ -240,13 +241,13 @@ describe(`resuming with since (${databaseKind()})`, () => {
   });
 
   /*
-   * FAILS (a gap in the resume contract, src/read/changes.ts topicChangesAfter and the `position`
-   * cursor): one transaction can make several changes for one subscriber at the same position
-   * (here: a new friendship brings three of the friend's posts into the reader's feed at once).
-   * A client cut off after the first of them resumes, as documented, with the last position it saw;
-   * `position > since` then skips the other two for good.
+   * One transaction can make several changes for one subscriber at the same position (here: a new
+   * friendship brings three of the friend's posts into the reader's feed at once). A client cut
+   * off after the first of them resumes with that message's `cursor` and gets the other two; a
+   * bare `position` means "everything at that position was seen".
    */
-  it('resuming with the last position seen loses no change of a transaction that made several', async () => {
+  it("resuming with a message's cursor loses no change of a transaction that made several", async () => {
+    const FEED_CURSOR = `subscription ($since: String) { feedChanged(since: $since) { ${POST_CHANGE_FIELDS} cursor } }`;
     const [reader, ann] = [await t.register(), await t.register()];
     const posts = [];
     for (const body of ['ann a', 'ann b', 'ann c']) posts.push(await t.command('publishPost', { body }, ann.token));
@@ -256,22 +257,29 @@ describe(`resuming with since (${databaseKind()})`, () => {
     const accepted = await t.command('acceptFriendRequest', { fromUserId: reader.userId }, ann.token);
     await t.settle();
 
-    const full = overWs(reader, FEED, { since: start });
-    const all = (await full.take(3)).map(seen);
+    const full = overWs(reader, FEED_CURSOR, { since: start });
+    const messages = await full.take(3);
+    const all = messages.map(seen);
     expect(all.map(([kind, , position]) => [kind, position])).toEqual([
       ['ADDED', accepted.position],
       ['ADDED', accepted.position],
       ['ADDED', accepted.position],
     ]);
     expect(new Set(all.map(([, postId]) => postId))).toEqual(new Set(posts.map((p) => p.aggregateId)));
+    const cursors = messages.map((m) => change(m).cursor as string);
+    expect(new Set(cursors).size).toBe(3);
 
-    // Cut off after the first message, the client resumes with the last position it saw.
-    const [first] = all;
-    const resumed = overWs(reader, FEED, { since: first![2] });
+    // Cut off after the first message: its cursor resumes with the other two; its position with none of them.
+    const byCursor = overWs(reader, FEED_CURSOR, { since: cursors[0] });
+    const byPosition = overWs(reader, FEED_CURSOR, { since: accepted.position });
     const marker = await t.command('publishPost', { body: 'after the resume' }, reader.token);
     await t.settle();
-    await until(() => resumed.messages.some((m) => change(m)?.position === marker.position), 'the live change after the resume');
-    expect(resumed.messages.map(seen), 'the changes after the first one seen').toEqual([...all.slice(1), ['ADDED', marker.aggregateId, marker.position]]);
+    for (const stream of [byCursor, byPosition]) {
+      await until(() => stream.messages.some((m) => change(m)?.position === marker.position), 'the live change after the resume');
+    }
+    const live: Seen = ['ADDED', marker.aggregateId, marker.position];
+    expect(byCursor.messages.map(seen), 'after the first message').toEqual([...all.slice(1), live]);
+    expect(byPosition.messages.map(seen), 'after the whole transaction').toEqual([live]);
   });
 
   it('resumes across a rebuild of the views: the log and its positions move into the rebuilt schema', async () => {
@@ -379,12 +387,10 @@ describe(`a since the change log no longer covers (${databaseKind()})`, () => {
   });
 
   /*
-   * FAILS (a bug in src/read/live/hub.ts): the trim is checked once, when the subscription starts
-   * (ChangeHub.subscribe), but the log is read later, page by page, as the subscriber is iterated
-   * (ChangeHub.resumePage). Rows trimmed in between are silently missing: the resume hands out
-   * the newest rows still in the log, and the live changes queued before them are then skipped
-   * as already seen (by seq). Over graphql-ws the first page is read right away, so the window is
-   * small, but a resume of many pages, or a slow first read, races the projector's trim.
+   * The log is read page by page as the subscriber is iterated, after `since` was checked: rows
+   * trimmed in between must not be skipped silently (the resume would hand out the newest rows
+   * still in the log, and the live changes queued before them would then be skipped as seen).
+   * Here the subscriber is only read after the trim overtook it.
    */
   it('never skips changes trimmed between the check of since and the reading of the log: all of them, or an end', async () => {
     const owner = await t.register();
@@ -401,7 +407,9 @@ describe(`a since the change log no longer covers (${databaseKind()})`, () => {
     await sleep(300);
     // A prefix of what it should get, and then, if not everything, an end saying why.
     expect(sub.got, `received ${JSON.stringify(sub.got.map(([, , p]) => p))}`).toEqual(expected.slice(0, sub.got.length));
-    if (sub.got.length < expected.length) expect(sub.state.ended).not.toBeNull();
+    if (sub.got.length < expected.length) {
+      expect(sub.state.ended).toMatchObject({ code: 'BAD_USER_INPUT', details: { fields: [{ field: 'since' }] } });
+    }
     void sub.subscriber.return();
   });
 });
