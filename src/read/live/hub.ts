@@ -60,6 +60,8 @@ export class ChangeHub {
   private readonly byViewer = new Map<string, Set<Subscriber>>();
   private readonly feedReaders = new Map<string, number>();
   private lastSeq: number | null = null;
+  /** Bumped when tailing stops, so a read still in flight does not move a restarted tail back. */
+  private generation = 0;
   private starting: Promise<void> | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
@@ -105,7 +107,14 @@ export class ChangeHub {
       this.again = true;
       return;
     }
-    this.pumping = this.pump().finally(() => (this.pumping = null));
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      // A wake-up that came while a stale read was bailing out.
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
   }
 
   /** Ends every subscription (each gets its transport's completion) and stops tailing. */
@@ -160,20 +169,23 @@ export class ChangeHub {
       // Nobody listens: stop reading the log; the next subscriber starts from its end.
       this.stopPolling();
       this.lastSeq = null;
+      this.generation++;
     }
   }
 
   private async pump() {
     const { viewsDb, log } = this.options;
+    const generation = this.generation;
+    const current = () => this.lastSeq !== null && this.generation === generation;
     try {
       do {
         this.again = false;
         for (;;) {
-          if (this.lastSeq === null) return;
-          const rows = await changesAfter(viewsDb, this.lastSeq, this.pageSize);
-          if (rows.length === 0 || this.lastSeq === null) break;
+          if (!current()) return;
+          const rows = await changesAfter(viewsDb, this.lastSeq!, this.pageSize);
+          if (rows.length === 0 || !current()) break;
           await this.dispatch(rows);
-          if (this.lastSeq === null) return;
+          if (!current()) return;
           this.lastSeq = rows.at(-1)!.seq;
           if (rows.length < this.pageSize) break;
         }
