@@ -62,6 +62,8 @@ export class ChangeHub {
   private lastSeq: number | null = null;
   /** Bumped when tailing stops, so a read still in flight does not move a restarted tail back. */
   private generation = 0;
+  /** Dispatches so far: a subscriber's queue bound applies per dispatch (see Subscriber.push). */
+  private batches = 0;
   private starting: Promise<void> | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
@@ -88,7 +90,7 @@ export class ChangeHub {
     if (since !== null) this.assertLogHolds(since, await changeLogTrimmedThrough(viewsDb));
     await this.startTailing();
     const resume = since === null ? null : this.resumer(topic, since);
-    const subscriber = new Subscriber(topic, viewerId, this.maxQueued, resume, (s) => this.remove(s), since?.seq ?? 0);
+    const subscriber = new Subscriber(topic, viewerId, this.maxQueued, resume, (s) => this.remove(s), since);
     subscriber.endsOnRemoved = topic.kind === 'post';
     this.add(subscriber);
     try {
@@ -198,6 +200,7 @@ export class ChangeHub {
 
   /** Hands each row to the local subscribers it concerns, loading what they show once. */
   private async dispatch(rows: ChangeRow[]) {
+    this.batches++;
     const deliveries: [Subscriber, ChangeRow][] = [];
     const revoked: ChangeRow[] = [];
     const updatedForFeeds: ChangeRow[] = [];
@@ -228,7 +231,7 @@ export class ChangeHub {
       deliveries.sort(([, a], [, b]) => a.seq - b.seq);
       for (const [subscriber, row] of deliveries) {
         const change = changes.get(row.seq);
-        if (change) subscriber.push(change);
+        if (change) subscriber.push(change, this.batches);
       }
     }
     for (const row of revoked) await this.recheck(row);

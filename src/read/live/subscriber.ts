@@ -27,8 +27,9 @@ export type ResumePage = (afterSeq: number) => Promise<{ changes: LiveChange[]; 
 /**
  * One subscriber's stream. The hub pushes live changes; a resuming subscriber first pages through
  * the change log, and live changes wait meanwhile. Either way the queue is bounded: a subscriber
- * that falls `maxQueued` changes behind is ended (see `overflow`), so a slow or stalled client
- * costs at most that much memory and never holds up the others.
+ * that is still `maxQueued` changes behind when the hub brings more is ended with RATE_LIMITED,
+ * naming the point to resume from, so a slow or stalled client costs at most that much memory
+ * (plus one page of the log, which the hub hands over whole) and never holds up the others.
  */
 export class Subscriber implements AsyncIterableIterator<LiveMessage> {
   private readonly queue: LiveChange[] = [];
@@ -41,8 +42,11 @@ export class Subscriber implements AsyncIterableIterator<LiveMessage> {
   private lastSeq = 0;
   /** How far the resume has read the log. */
   private resumedThrough = 0;
-  /** The newest position handed out, for the message of an overflow. */
+  /** The newest position handed out (or the one a resume started from), for an overflow's message. */
   private lastPosition: bigint | null = null;
+  /** The hub's batch being pushed, and how many changes were queued before it began. */
+  private batch = -1;
+  private backlog = 0;
   /** Ends after handing out a REMOVED (a post subscription whose post is gone). */
   endsOnRemoved = false;
 
@@ -52,34 +56,51 @@ export class Subscriber implements AsyncIterableIterator<LiveMessage> {
     private readonly maxQueued: number,
     resume: ResumePage | null,
     private readonly onClose: (subscriber: Subscriber) => void,
-    /** The change a resume starts after (a cursor's seq), or 0. */
-    afterSeq = 0,
+    /** Where a resume starts (after every change of a position, or after one change's seq). */
+    since: { position: bigint; seq: number | null } | null = null,
     /** The wall whose visibility this subscription depends on (null: the viewer's own feed). */
     public wallId: string | null = null,
   ) {
     this.resume = resume;
-    this.lastSeq = afterSeq;
-    this.resumedThrough = afterSeq;
+    this.lastSeq = since?.seq ?? 0;
+    this.resumedThrough = this.lastSeq;
+    this.lastPosition = since?.position ?? null;
   }
 
   get closed(): boolean {
     return this.done;
   }
 
-  /** Hands a live change to this subscriber, or ends it when it is too far behind. */
-  push(change: LiveChange): void {
+  /**
+   * Hands a live change to this subscriber, or ends it when it was already `maxQueued` behind
+   * before the hub's current `batch` began (one transaction may bring more than that at once).
+   */
+  push(change: LiveChange, batch: number): void {
     if (this.done || this.ending) return;
-    if (this.queue.length >= this.maxQueued) {
-      const since = this.lastPosition === null ? '' : ` with since: "${this.lastPosition}"`;
+    if (batch !== this.batch) {
+      this.batch = batch;
+      this.backlog = this.queue.length;
+    }
+    if (this.backlog >= this.maxQueued) {
+      const since = this.resumePoint();
       this.end(
-        new DomainError('RATE_LIMITED', `This subscription fell ${this.maxQueued} changes behind and was ended; subscribe again${since}.`, {
-          position: this.lastPosition?.toString() ?? null,
+        new DomainError('RATE_LIMITED', `This subscription fell ${this.maxQueued} changes behind and was ended; subscribe again with since: "${since}".`, {
+          since,
         }),
       );
       return;
     }
     this.queue.push(change);
     this.wake();
+  }
+
+  /** Where a new subscription picks up exactly what this one has not handed out. */
+  private resumePoint(): string {
+    if (this.lastSeq > 0) return `${this.lastPosition}:${this.lastSeq}`;
+    if (this.lastPosition !== null) return this.lastPosition.toString();
+    // Nothing handed out yet: right before the oldest change still waiting.
+    const oldest = this.resumed[0] ?? this.queue[0]!;
+    return `${oldest.position}:${oldest.seq - 1}`;
   }
 
   /** Ends the stream with an error message as its last item. */
