@@ -100,10 +100,11 @@ describe(`a subscriber that stops reading, at the hub (queue of 5, ${databaseKin
   }
 
   /*
-   * FAILS (src/read/live/subscriber.ts, Subscriber.push): a subscriber that overflows before it
-   * has handed out anything is told to "subscribe again" with no position (lastPosition is still
-   * null), and `end()` has dropped what was queued. A client that follows the advice resubscribes
-   * without since and has lost every change in between.
+   * A subscriber that overflows before it has handed out anything is still told exactly where to
+   * resume (a cursor right before the oldest change it dropped): a client that follows the advice
+   * loses nothing. (Until f6f1c1c it was told to "subscribe again" with no position at all.)
+   * Note that an ended subscriber stays registered in the hub until it is read; a transport reads
+   * it as soon as its socket takes the previous message.
    */
   it('a subscriber that never reads yields at most 5 changes, then RATE_LIMITED naming where to resume; the reader gets all 10', async () => {
     const owner = await t.register();
@@ -156,11 +157,10 @@ describe(`a subscriber that stops reading, at the hub (queue of 5, ${databaseKin
   });
 
   /*
-   * FAILS (src/read/live/subscriber.ts, Subscriber.push): the overflow message names the last
-   * change's position, and a position means "everything at it was seen". A subscriber that handed
-   * out only part of one transaction's changes (here 2 of the 4 feed entries a new friendship
-   * brings at once) and is then ended is told to resume from that position, which skips the rest
-   * of the transaction for good. It should name the last change's cursor (`<position>:<seq>`).
+   * A position means "everything at it was seen", so a subscriber that handed out only part of
+   * one transaction's changes (here 2 of the 4 feed entries a new friendship brings at once) must
+   * be told the last change's cursor (`<position>:<seq>`), not its position, or the resume skips
+   * the rest of the transaction. (Until f6f1c1c the overflow named the position.)
    */
   it('a subscriber ended in the middle of one transaction’s changes resumes from the named point without losing the rest', async () => {
     const [reader, ann] = [await t.register(), await t.register()];
@@ -204,13 +204,11 @@ describe(`a subscriber that stops reading, at the hub (queue of 5, ${databaseKin
   }
 
   /*
-   * FAILS (src/read/live/hub.ts dispatch + src/read/live/subscriber.ts push): the hub pushes a
-   * whole page of rows to a subscriber in one synchronous loop, so a reader that is waiting in
-   * next() gets no chance to take any of them, and one transaction with more changes than the
-   * queue holds ends it. Here a new friendship brings 6 posts into the reader's feed at once (queue
-   * of 5); with the defaults, any new friend with more than 256 visible posts ends every feed
-   * subscription of the reader. And because it had handed out nothing yet, the end names no
-   * position (see the first test), so the 6 entries are lost to a client that follows the advice.
+   * The hub pushes a whole page of rows to a subscriber in one synchronous loop, so a reader
+   * waiting in next() gets no chance to take any of them before the last is pushed. Here a new
+   * friendship brings 6 posts into the reader's feed at once (queue of 5): the bound must count
+   * what was waiting before the batch, or any new friend with more than SUBSCRIPTION_QUEUE (256)
+   * visible posts would end every feed subscription of the reader. (It did until f6f1c1c.)
    */
   it('a reader waiting for changes is not ended by one transaction that brings more changes than its queue holds', async () => {
     const [reader, ann] = [await t.register(), await t.register()];
