@@ -27,6 +27,8 @@ describe.runIf(process.env['DATABASE_URL'])('one projector and two API processes
     const env = { DATABASE_URL: database.url };
     try {
       // The projector first: it migrates the fresh database before the API processes open it.
+      // (Started at the same moment, the three race to migrate it and one can die on
+      // `CREATE SCHEMA "write"`: openPostgres in src/db/connect.ts migrates without a lock.)
       projector = await startProjector('projector', env);
       [api1, api2] = await Promise.all([startServer('api1', { ...env, ROLE: 'api' }), startServer('api2', { ...env, ROLE: 'api' })]);
     } catch (error) {
