@@ -156,14 +156,15 @@ function logAndTime(onExecuted: CommandBusOptions['onExecuted']): Middleware {
   };
 }
 
-const validate: Middleware = (execution, next) => {
+const validate: Middleware = async (execution, next) => {
   const { request, definition } = execution;
   if (request.idempotencyKey != null) {
     if (request.idempotencyKey.length === 0 || request.idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       throw badInput(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`, 'idempotencyKey');
     }
   }
-  const parsed = definition.input.safeParse(request.input);
+  // Async: a schema may transform its input with work that belongs outside the transaction.
+  const parsed = await definition.input.safeParseAsync(request.input);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
     const summary = fields.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ');

@@ -9,10 +9,14 @@ import { field } from './rules.ts';
 export const registerUser = defineCommand({
   name: 'RegisterUser',
   access: 'anonymous',
-  secretFields: ['password'],
-  input: z.object({ handle: field.handle, displayName: field.displayName, password: field.password }),
+  secretFields: ['passwordHash'],
+  // The password is hashed while the input is validated, before the transaction opens: scrypt's
+  // ~50 ms then holds no connection, lock or snapshot (and does not serialize embedded writes).
+  input: z
+    .object({ handle: field.handle, displayName: field.displayName, password: field.password })
+    .transform(async ({ password, ...rest }) => ({ ...rest, passwordHash: await hashPassword(password) })),
   async handle({ input, uow, now, newId }) {
-    const passwordHash = await hashPassword(input.password);
+    const { passwordHash } = input;
     await uow.lock(lockKey.handle(input.handle));
     const [taken] = await uow.db
       .select({ id: users.id })
