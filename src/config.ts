@@ -18,6 +18,7 @@ const configSchema = z.object({
   MAX_FRIENDS: z.coerce.number().int().positive().default(5000),
   CHANGE_LOG_SIZE: z.coerce.number().int().min(100).default(100_000),
   SUBSCRIPTION_QUEUE: z.coerce.number().int().min(1).max(100_000).default(256),
+  SEED_DEMO: z.coerce.number().int().min(2).max(100_000).optional(),
 });
 
 export interface Config {
@@ -38,6 +39,8 @@ export interface Config {
   changeLogSize: number;
   /** Live changes one subscriber may fall behind before it is ended. */
   subscriptionQueue: number;
+  /** At start, seed a demo world of this many people unless it exists (see src/seed/). */
+  seedDemo: number | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -60,5 +63,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxFriends: e.MAX_FRIENDS },
     changeLogSize: e.CHANGE_LOG_SIZE,
     subscriptionQueue: e.SUBSCRIPTION_QUEUE,
+    seedDemo: e.SEED_DEMO,
   };
 }

@@ -3,6 +3,7 @@ import { loadConfig } from './config.ts';
 import { DatabaseUnreachableError, redactUrl } from './db/connect.ts';
 import { GRAPHQL_PATH } from './graphql/yoga.ts';
 import { createLogger } from './logger.ts';
+import { seedWorld, WorldAlreadySeededError } from './seed/world.ts';
 import { EventLogFromAnotherClusterError } from './write/event-log.ts';
 import { resolveTokenSecret } from './write/identity/tokens.ts';
 
@@ -34,6 +35,20 @@ async function main() {
     'Wall is listening',
   );
   process.stdout.write(`\nWall is running. GraphiQL: ${url}\n\n`);
+
+  if (config.seedDemo) {
+    // First start with SEED_DEMO=N: a demo world through the command bus, while the server serves.
+    try {
+      process.stdout.write(`Seeding a demo world of ${config.seedDemo} people (SEED_DEMO)...\n`);
+      const seeded = await seedWorld(app, { people: config.seedDemo });
+      await app.projection.waitFor(BigInt(seeded.position), 600_000);
+      const { demo } = seeded;
+      process.stdout.write(`Demo world ready. Sign in as ${demo.handle} / ${demo.password}; token: ${demo.token}\n`);
+    } catch (error) {
+      if (!(error instanceof WorldAlreadySeededError)) throw error;
+      log.info('the demo world is already there (SEED_DEMO)');
+    }
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {
