@@ -9,7 +9,7 @@ port=${SMOKE_PORT:-4517}
 # Its own process group, so that stopping it stops npm's children too.
 DATA_DIR="$data" PORT="$port" LOG_LEVEL=warn setsid npm start >"$log" 2>&1 &
 pid=$!
-cleanup() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$log"; }
+cleanup() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$log" "$log.html"; }
 trap cleanup EXIT
 
 url=""
@@ -22,7 +22,9 @@ done
 [ -n "$url" ] || { cat "$log"; echo "no GraphiQL URL printed"; exit 1; }
 echo "printed: $url"
 
-curl -fsS -H 'accept: text/html' "$url" | grep -qi graphiql || { echo "GET $url did not serve GraphiQL"; exit 1; }
+# GraphiQL is one large page with its assets inline (it needs no internet): fetch it whole.
+curl -fsS -H 'accept: text/html' "$url" -o "$log.html"
+grep -qi graphiql "$log.html" || { echo "GET $url did not serve GraphiQL"; exit 1; }
 post() { curl -fsS -H 'content-type: application/json' ${2:+-H "authorization: Bearer $2"} -d "$1" "$url"; }
 post '{"query":"mutation { registerUser(input: {handle: \"smoke\", displayName: \"Smoke Test\", password: \"smoke test pw\"}) { position } }"}' | grep -q '"position"'
 token=$(post '{"query":"mutation { signIn(handle: \"smoke\", password: \"smoke test pw\") { token } }"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
