@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { ConnectionInitMessage } from 'graphql-ws';
@@ -22,6 +22,11 @@ export interface GraphQLServer {
 
 type Enveloped = ReturnType<WallYoga['getEnveloped']>;
 
+/** Answers `Connection: close` and closes the connection after this response (Node writes the header). */
+function closeAfter(response: ServerResponse) {
+  response.shouldKeepAlive = false;
+}
+
 /**
  * The `authorization` entry of connection_init's payload, or of a subscribe message's
  * `extensions.headers` (what GraphiQL sends from its Headers tab), in any letter case.
@@ -40,6 +45,14 @@ function tokenOf(bag: unknown): string | undefined {
  */
 export function createGraphQLServer(yoga: WallYoga, log: Logger, { keepAliveMs = 12_000 } = {}): GraphQLServer {
   const server = createServer(yoga);
+  // Responses in flight, so that a shutdown can tell their clients not to send more on the connection.
+  const inFlight = new Set<ServerResponse>();
+  let stopping = false;
+  server.on('request', (_request, response: ServerResponse) => {
+    if (stopping) closeAfter(response);
+    inFlight.add(response);
+    response.once('close', () => inFlight.delete(response));
+  });
   const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH });
   // graphql-ws operations between subscribe and complete, so shutdown can wait for the completes.
   let operations = 0;
@@ -88,7 +101,11 @@ export function createGraphQLServer(yoga: WallYoga, log: Logger, { keepAliveMs =
   return {
     server,
     async close(endSubscriptions, graceMs = 10_000) {
+      stopping = true;
+      for (const response of inFlight) if (!response.headersSent) closeAfter(response);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle as their answers go out: close each as soon as it does.
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
       await endSubscriptions();
       // `complete` is sent right after graphql-ws's onComplete; let those sends go out first.
       for (let waited = 0; operations > 0 && waited < 2000; waited += 10) await sleep(10);
@@ -102,6 +119,7 @@ export function createGraphQLServer(yoga: WallYoga, log: Logger, { keepAliveMs =
       }, graceMs);
       await closed;
       clearTimeout(timer);
+      clearInterval(sweep);
     },
   };
 }
