@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Starts the server as the README says (`npm start`, embedded database in a fresh data folder),
-# waits for the GraphiQL URL it prints, then checks GraphiQL, a mutation and a query over HTTP.
+# The README's walkthrough on a fresh data folder: `npm run seed` (a small world), `npm start`,
+# wait for the GraphiQL URL it prints, then GraphiQL, signing in as the demo account, the feed,
+# a post read back with X-Consistent-With, a new account, and /ready, over HTTP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
 log=$(mktemp)
 port=${SMOKE_PORT:-4517}
+SEED_PEOPLE=${SEED_PEOPLE:-20}
+DATA_DIR="$data" LOG_LEVEL=warn npm run -s seed -- --people "$SEED_PEOPLE" | tee "$log.seed" | grep '^demo:'
 # Its own process group, so that stopping it stops npm's children too.
 DATA_DIR="$data" PORT="$port" LOG_LEVEL=warn setsid npm start >"$log" 2>&1 &
 pid=$!
-cleanup() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$log" "$log.html"; }
+cleanup() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$log" "$log.html" "$log.seed"; }
 trap cleanup EXIT
 
 url=""
@@ -30,4 +33,11 @@ post '{"query":"mutation { registerUser(input: {handle: \"smoke\", displayName: 
 token=$(post '{"query":"mutation { signIn(handle: \"smoke\", password: \"smoke test pw\") { token } }"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
 post '{"query":"{ me { handle displayName } }"}' "$token" | grep -q '"displayName":"Smoke Test"'
 curl -fsS "http://127.0.0.1:$port/ready" | grep -q '"ready":true'
-echo "smoke: GraphiQL served, registered, signed in, read me: ok"
+
+# The demo account from the seed: sign in, read the feed, post, read the post back.
+demo=$(post '{"query":"mutation { signIn(handle: \"demo\", password: \"demo password\") { token } }"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
+post '{"query":"{ feed(first: 5) { edges { node { body author { handle } } } } }"}' "$demo" | grep -q '"body"' || { echo "the demo feed is empty"; exit 1; }
+position=$(post '{"query":"mutation { publishPost(input: { body: \"Hello from the walkthrough\" }) { position } }"}' "$demo" | sed -E 's/.*"position":"([0-9]+)".*/\1/')
+curl -fsS -H 'content-type: application/json' -H "authorization: Bearer $demo" -H "x-consistent-with: $position" \
+  -d '{"query":"{ feed(first: 1) { edges { node { body } } } }"}' "$url" | grep -q 'Hello from the walkthrough' || { echo "the post is not in the feed"; exit 1; }
+echo "smoke: seeded, GraphiQL served, registered, signed in, read me; demo signed in, read the feed, posted and read it back: ok"
