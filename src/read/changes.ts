@@ -92,7 +92,8 @@ export type Topic = { kind: 'wall'; wallId: string } | { kind: 'post'; postId: s
 
 /**
  * One page of a topic's logged changes with position > `since` and seq > `afterSeq`, oldest first.
- * A feed's page is its own entries' comings and goings, plus updates of the posts it holds now.
+ * A feed's page is its own entries' comings and goings, plus updates of the posts it holds now
+ * (those made after each entered it).
  */
 export function topicChangesAfter(db: Queryable, topic: Topic, since: bigint, afterSeq: number, limit: number): Promise<ChangeRow[]> {
   const after = and(gt(changes.position, since), gt(changes.seq, afterSeq));
@@ -111,7 +112,11 @@ export function topicChangesAfter(db: Queryable, topic: Topic, since: bigint, af
             sql`(
               (${changes.readerId} = ${topic.readerId} and ${changes.kind} in ('ADDED', 'REMOVED'))
               or (${changes.readerId} is null and ${changes.kind} = 'UPDATED'
-                  and ${changes.postId} in (select post_id from ${feedEntries} where reader_id = ${topic.readerId})))`,
+                  and ${changes.postId} in (select post_id from ${feedEntries} where reader_id = ${topic.readerId})
+                  -- as live: no update of a post before it entered this feed
+                  and not exists (select 1 from ${changes} entered
+                                  where entered.reader_id = ${topic.readerId} and entered.post_id = ${changes.postId}
+                                    and entered.kind = 'ADDED' and entered.seq > ${changes.seq})))`,
           ),
         )
         .orderBy(asc(changes.seq))
