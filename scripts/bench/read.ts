@@ -10,7 +10,10 @@
  *   npx tsx scripts/bench/read.ts [--db wall_bench] [--duration 10] [--warmup 2] [--reps 3]
  *                                 [--sql-clients 16] [--connections 32] [--port 4100] [--only a,b,c]
  *                                 [--wait-quiet SECONDS --quiet-load 1]  (wait, bounded, for other work to end)
+ *                                 [--warmup-ops N]  (c: before the first round, also warm the server up with at least N pages,
+ *                                                    at most 120 s: JIT and GC threads count in the server's CPU)
  *                                 [--cpu-prof DIR]  (the server runs with node --cpu-prof; summarize with profile.ts)
+ *                                 [--server-node-args="--max-semi-space-size=32 ..."]  (more node options for the server; note the =)
  *   --only may add w: (b) with an ORDER BY matching the index's NULLS placement (a what-if; not what src runs)
  * Besides rates and latencies it prints the CPU time per operation of the bench database's
  * PostgreSQL backends and of the server process (from /proc), which other load does not change much.
@@ -43,6 +46,7 @@ const args = parseArgs();
 const DB = benchDbName(args);
 const DURATION = numberArg(args, 'duration', 10);
 const WARMUP = numberArg(args, 'warmup', 2);
+const WARMUP_OPS = Math.round(numberArg(args, 'warmup-ops', 0));
 const REPS = Math.round(numberArg(args, 'reps', 3));
 const SQL_CLIENTS = Math.round(numberArg(args, 'sql-clients', 16));
 const CONNECTIONS = Math.round(numberArg(args, 'connections', 32));
@@ -104,7 +108,7 @@ function cpuPerOp(before: Awaited<ReturnType<typeof cpuSample>>, after: Awaited<
  * `concurrency` loops calling `op` until `seconds` have passed (or MAX_OPS_PER_RUN ops); each
  * op's latency is recorded. Errors are counted, not thrown.
  */
-async function load(concurrency: number, seconds: number, op: () => Promise<void>): Promise<RunResult> {
+async function load(concurrency: number, seconds: number, op: () => Promise<void>, maxOps = MAX_OPS_PER_RUN): Promise<RunResult> {
   const cpuBefore = await cpuSample();
   const latencies = new Float64Array(MAX_OPS_PER_RUN);
   let ops = 0;
@@ -113,7 +117,7 @@ async function load(concurrency: number, seconds: number, op: () => Promise<void
   const started = performance.now();
   const end = started + seconds * 1000;
   const loop = async () => {
-    while (performance.now() < end && ops + errors < MAX_OPS_PER_RUN) {
+    while (performance.now() < end && ops + errors < maxOps) {
       const t = performance.now();
       try {
         await op();
@@ -216,7 +220,7 @@ let server: ChildProcess | null = null;
 
 async function startServer(): Promise<void> {
   const profileDir = args.get('cpu-prof');
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(args.get('server-node-args') ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, '--db', DB, '--port', String(PORT)], {
     stdio: ['pipe', 'pipe', 'inherit'],
     cwd: new URL('../../', import.meta.url).pathname, // where node_modules/tsx is
@@ -237,7 +241,7 @@ async function startServer(): Promise<void> {
       reject(new Error(`the server exited with code ${code}`));
     });
   });
-  say(`server: child process ${child.pid} (node --import tsx scripts/bench/server.ts), createApp against ${DB}, projector on, 127.0.0.1:${PORT}`);
+  say(`server: child process ${child.pid} (node ${nodeArgs.length ? nodeArgs.join(' ') + ' ' : ''}--import tsx scripts/bench/server.ts), createApp against ${DB}, projector on, 127.0.0.1:${PORT}`);
 }
 
 async function stopServer() {
@@ -321,6 +325,10 @@ try {
     tokens = await Promise.all(readers.map((id) => issuer.issue(id)));
     say(`tokens: ${fmt(tokens.length)} (one per person) issued with TokenService in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     await startServer();
+    if (WARMUP_OPS > 0) {
+      const w = await load(CONNECTIONS, 120, () => graphqlFeed(tokens[Math.floor(rand() * tokens.length)]!), WARMUP_OPS);
+      say(`server warm-up: ${fmt(w.ops)} pages in ${w.seconds.toFixed(1)} s, server CPU ${w.cpu.server.toFixed(2)} ms per page`);
+    }
   }
   for (let rep = 1; rep <= REPS; rep++) {
     for (const kind of ['a', 'b', 'w', 'c'] as const) {
