@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { createApp, type App } from '../src/app.ts';
+import { appOptionsFrom, createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { DatabaseUnreachableError } from '../src/db/connect.ts';
 import { createLogger } from '../src/logger.ts';
@@ -133,16 +133,7 @@ async function main(): Promise<number> {
   const embedded = !config.databaseUrl;
   // The server's own secret (TOKEN_SECRET, or the one kept in DATA_DIR), so the token works with `npm start`.
   const { secret } = await resolveTokenSecret(config.tokenSecret, embedded ? config.dataDir : null);
-  const app = await createApp({
-    databaseUrl: config.databaseUrl,
-    readDatabaseUrl: config.readDatabaseUrl,
-    dataDir: config.dataDir,
-    tokenSecret: secret,
-    log,
-    limits: config.limits,
-    feedLimit: config.feedLimit,
-    projector: true,
-  });
+  const app = await createApp({ ...appOptionsFrom(config), tokenSecret: secret, log, projector: true });
   const aborter = new AbortController();
   let interrupted = 0;
   const interrupt = () => {

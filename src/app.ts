@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { v7 as uuidv7 } from 'uuid';
-import type { Limits } from './config.ts';
+import type { Config, Limits } from './config.ts';
 import { EVENTS_CHANNEL, openDatabase, queryRows, sql, type Database } from './db/connect.ts';
 import { createGraphQLServer, type GraphQLServer } from './graphql/transport.ts';
 import { createWallYoga, GRAPHQL_PATH, type WallYoga } from './graphql/yoga.ts';
@@ -49,6 +49,19 @@ export interface AppOptions {
   shutdownGraceMs?: number;
   now?: () => Date;
   newId?: () => string;
+}
+
+/** The options a process started from the environment (server, seed) shares. */
+export function appOptionsFrom(config: Config) {
+  return {
+    databaseUrl: config.databaseUrl,
+    readDatabaseUrl: config.readDatabaseUrl,
+    dataDir: config.dataDir,
+    limits: config.limits,
+    feedLimit: config.feedLimit,
+    changeLogSize: config.changeLogSize,
+    subscriptionQueue: config.subscriptionQueue,
+  } satisfies Partial<AppOptions>;
 }
 
 export interface App {

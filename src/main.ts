@@ -1,4 +1,4 @@
-import { createApp } from './app.ts';
+import { appOptionsFrom, createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { DatabaseUnreachableError, redactUrl } from './db/connect.ts';
 import { GRAPHQL_PATH } from './graphql/yoga.ts';
@@ -15,18 +15,7 @@ async function main() {
   if (!config.tokenSecret && !embedded) {
     log.warn('TOKEN_SECRET is not set: tokens are signed with a key made for this process and stop working when it exits.');
   }
-  const app = await createApp({
-    databaseUrl: config.databaseUrl,
-    readDatabaseUrl: config.readDatabaseUrl,
-    dataDir: config.dataDir,
-    tokenSecret: secret,
-    log,
-    limits: config.limits,
-    feedLimit: config.feedLimit,
-    changeLogSize: config.changeLogSize,
-    subscriptionQueue: config.subscriptionQueue,
-    projector: config.role === 'all',
-  });
+  const app = await createApp({ ...appOptionsFrom(config), tokenSecret: secret, log, projector: config.role === 'all' });
   const address = await app.listen(config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}${GRAPHQL_PATH}`;
