@@ -3,7 +3,6 @@ import type { GraphQLResponse, Receipt } from './app.ts';
 import { mutationFor } from './app.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
-const tsx = `${root}node_modules/.bin/tsx`;
 
 /** The entry points a person runs: `npm start` and `npm run projector`. */
 export const SCRIPTS = {
@@ -26,17 +25,10 @@ export interface Exit {
 }
 
 /**
- * How a script is run. `tsx`: as `npm start` runs it, a tsx process that starts node and relays
- * signals to it. `node`: one node process with tsx as its loader (`node --import tsx`), for tests
- * of signal handling: tsx's relay SIGKILLs a child that does not acknowledge a signal within
- * about 60 ms, which a loaded machine does not always manage.
- */
-export type Runner = 'tsx' | 'node';
-
-/**
- * A real child process in a process group of its own, so that the whole group (tsx and the node
- * process it starts) can be signalled and killed together. Its stdout and stderr are kept, to
- * wait for lines and to show when something fails.
+ * A real child process, run as `npm start` and `npm run projector` run it (`node --import tsx`:
+ * one process, which gets signals itself), in a process group of its own so that it can be
+ * signalled and killed as a whole. Its stdout and stderr are kept, to wait for lines and to show
+ * when something fails.
  */
 export class WallProcess {
   readonly child: ChildProcess;
@@ -49,15 +41,13 @@ export class WallProcess {
     readonly name: string,
     script: string,
     env: Record<string, string | undefined>,
-    runner: Runner = 'tsx',
   ) {
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const key of WALL_SETTINGS) delete childEnv[key];
     for (const [key, value] of Object.entries({ LOG_LEVEL: 'info', TOKEN_SECRET: PROCESS_TOKEN_SECRET, ...env })) {
       if (value !== undefined) childEnv[key] = value;
     }
-    const [command, args] = runner === 'tsx' ? [tsx, [script]] : [process.execPath, ['--import', 'tsx', script]];
-    this.child = spawn(command, args, { cwd: root, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const collect = (chunk: Buffer) => {
       this.out += chunk.toString('utf8');
       this.notify();
@@ -130,7 +120,7 @@ export class WallProcess {
     return [...this.out.slice(from).matchAll(global)].length;
   }
 
-  /** Sends a signal to the whole group (tsx and its node child), as a terminal or systemd would. */
+  /** Sends a signal to the whole group, as a terminal or systemd would. */
   signal(signal: NodeJS.Signals): void {
     try {
       process.kill(-this.pid, signal);
@@ -159,27 +149,19 @@ export interface WallServer extends WallProcess {
 }
 
 /**
- * Starts `tsx src/main.ts` on a port the system picks (PORT=0) and resolves once it prints
+ * Starts src/main.ts on a port the system picks (PORT=0) and resolves once it prints
  * "Wall is running. GraphiQL: <url>", with the URL it printed.
  */
-export async function startServer(
-  name: string,
-  env: Record<string, string | undefined>,
-  { timeoutMs = 120_000, runner = 'tsx' as Runner } = {},
-): Promise<WallServer> {
-  const p = new WallProcess(name, SCRIPTS.server, { PORT: '0', HOST: '127.0.0.1', ...env }, runner);
+export async function startServer(name: string, env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<WallServer> {
+  const p = new WallProcess(name, SCRIPTS.server, { PORT: '0', HOST: '127.0.0.1', ...env });
   const [, url] = await p.waitFor(/Wall is running\. GraphiQL: (http:\/\/\S+)/, { timeoutMs });
   const parsed = new URL(url!);
   return Object.assign(p, { port: Number(parsed.port), http: parsed.toString(), ws: parsed.toString().replace(/^http/, 'ws') });
 }
 
-/** Starts `tsx src/projector/main.ts` and resolves once it says it started. */
-export async function startProjector(
-  name: string,
-  env: Record<string, string | undefined>,
-  { timeoutMs = 120_000, runner = 'tsx' as Runner } = {},
-): Promise<WallProcess> {
-  const p = new WallProcess(name, SCRIPTS.projector, env, runner);
+/** Starts src/projector/main.ts and resolves once it says it started. */
+export async function startProjector(name: string, env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<WallProcess> {
+  const p = new WallProcess(name, SCRIPTS.projector, env);
   await p.waitFor(/projector started/, { timeoutMs });
   return p;
 }
