@@ -7,38 +7,89 @@ import { unauthenticated } from '../../errors.ts';
 const ISSUER = 'wall';
 const ALGORITHM = 'HS256';
 
-/** Signs and checks session tokens (HS256 JWTs whose subject is the user's id). */
+/** Verified tokens remembered unless told otherwise (a few MB at most). */
+export const DEFAULT_VERIFIED_CACHE_SIZE = 10_000;
+
+export interface TokenServiceOptions {
+  /** Lifetime of issued tokens. */
+  ttlSeconds?: number;
+  /** How many verified tokens to remember (least recently used go first); 0 turns the cache off. */
+  cacheSize?: number;
+  /** The clock, in milliseconds since the epoch (tests move it). */
+  now?: () => number;
+}
+
+/**
+ * Signs and checks session tokens (HS256 JWTs whose subject is the user's id).
+ *
+ * Every request carries its token, and checking the signature (jose, through WebCrypto) was a
+ * visible share of a feed page's CPU. A token that verified once is remembered, keyed by its
+ * whole text, with its subject and expiry: a hit only compares the expiry with the clock, as jose
+ * does (valid while exp > now, in whole seconds, no tolerance). Only tokens that verified are
+ * kept, so a forged or altered token always meets the signature check; the map is bounded and
+ * drops the least recently used token first.
+ */
 export class TokenService {
   private readonly key: Uint8Array;
+  private readonly ttlSeconds: number;
+  private readonly cacheSize: number;
+  private readonly now: () => number;
+  /** Token text -> its subject and expiry (seconds; Infinity when it has none), oldest use first. */
+  private readonly verified = new Map<string, { sub: string; exp: number }>();
 
-  constructor(
-    secret: string,
-    private readonly ttlSeconds = 30 * 24 * 3600,
-  ) {
+  constructor(secret: string, options: TokenServiceOptions | number = {}) {
+    const { ttlSeconds = 30 * 24 * 3600, cacheSize = DEFAULT_VERIFIED_CACHE_SIZE, now = Date.now } =
+      typeof options === 'number' ? { ttlSeconds: options } : options;
     this.key = new TextEncoder().encode(secret);
+    this.ttlSeconds = ttlSeconds;
+    this.cacheSize = cacheSize;
+    this.now = now;
   }
 
   issue(userId: string): Promise<string> {
+    const seconds = Math.floor(this.now() / 1000);
     return new SignJWT({})
       .setProtectedHeader({ alg: ALGORITHM })
       .setSubject(userId)
       .setIssuer(ISSUER)
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + this.ttlSeconds)
+      .setIssuedAt(seconds)
+      .setExpirationTime(seconds + this.ttlSeconds)
       .sign(this.key);
   }
 
   /** The user id a token names; UNAUTHENTICATED with the reason when it is not valid. */
   async verify(token: string): Promise<string> {
+    const known = this.verified.get(token);
+    if (known) {
+      this.verified.delete(token);
+      if (known.exp > Math.floor(this.now() / 1000)) {
+        this.verified.set(token, known); // now the most recently used
+        return known.sub;
+      }
+      // Expired since it was remembered: jose says so below.
+    }
     try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: [ALGORITHM] });
+      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: [ALGORITHM], currentDate: new Date(this.now()) });
       if (!payload.sub) throw unauthenticated('The token names no user.');
+      this.remember(token, payload.sub, payload.exp ?? Infinity);
       return payload.sub;
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw unauthenticated('The token has expired; sign in again.');
       if (error instanceof errors.JOSEError) throw unauthenticated('The token is not valid; sign in again.');
       throw error;
     }
+  }
+
+  /** How many verified tokens are remembered now. */
+  get cachedTokens(): number {
+    return this.verified.size;
+  }
+
+  private remember(token: string, sub: string, exp: number) {
+    if (this.cacheSize <= 0) return;
+    this.verified.delete(token);
+    while (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { sub, exp });
   }
 }
 
