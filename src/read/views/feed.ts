@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
 import { feedEntries, postViews } from '../../db/schema/read.ts';
 import type { Cursor } from '../pagination.ts';
@@ -119,20 +119,37 @@ async function recompute(ctx: ProjectionContext, event: RecordedEvent, readerId:
     on conflict (reader_id) do update set entries = excluded.entries`);
 }
 
-/** One feed page: an index range scan on (reader_id, created_at, post_id), joined to the posts by key. */
-export function feedPage(db: Queryable, readerId: string, after: Cursor | null, limit: number): Promise<PostRow[]> {
-  return db
-    .select({ post: postViews })
-    .from(feedEntries)
-    .innerJoin(postViews, eq(postViews.postId, feedEntries.postId))
-    .where(
-      and(
-        eq(feedEntries.readerId, readerId),
-        after ? sql`(${feedEntries.createdAt}, ${feedEntries.postId}) < (${after.at}::timestamptz, ${after.id}::uuid)` : undefined,
-      ),
-    )
-    .orderBy(desc(feedEntries.createdAt), desc(feedEntries.postId))
-    .limit(limit)
-    .then((rows) => rows.map((r) => r.post));
+/**
+ * One feed page: an index range scan on (reader_id, created_at, post_id), joined to the posts by
+ * key. A prepared statement per database handle (one for the first page, one after a cursor):
+ * drizzle builds the SQL once, and postgres.js prepares it once per connection.
+ */
+export async function feedPage(db: Queryable, readerId: string, after: Cursor | null, limit: number): Promise<PostRow[]> {
+  let statements = feedStatements.get(db);
+  if (!statements) feedStatements.set(db, (statements = prepareFeedPage(db)));
+  return after
+    ? statements.after.execute({ readerId, at: after.at, id: after.id, limit })
+    : statements.first.execute({ readerId, limit });
 }
 
+const feedStatements = new WeakMap<Queryable, ReturnType<typeof prepareFeedPage>>();
+
+function prepareFeedPage(db: Queryable) {
+  const page = (withCursor: boolean) =>
+    db
+      .select(getTableColumns(postViews))
+      .from(feedEntries)
+      .innerJoin(postViews, eq(postViews.postId, feedEntries.postId))
+      .where(
+        and(
+          eq(feedEntries.readerId, sql.placeholder('readerId')),
+          withCursor
+            ? sql`(${feedEntries.createdAt}, ${feedEntries.postId}) < (${sql.placeholder('at')}::timestamptz, ${sql.placeholder('id')}::uuid)`
+            : undefined,
+        ),
+      )
+      .orderBy(desc(feedEntries.createdAt), desc(feedEntries.postId))
+      .limit(sql.placeholder('limit'))
+      .prepare(withCursor ? 'feed_page_after' : 'feed_page');
+  return { first: page(false), after: page(true) };
+}

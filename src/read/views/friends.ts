@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, desc, eq, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
 import { friendRequests, friends } from '../../db/schema/read.ts';
 import { logRevoked } from '../changes.ts';
@@ -60,12 +60,20 @@ export type FriendRequestRow = typeof friendRequests.$inferSelect;
 /** Which of `otherIds` are friends of `userId` (one query for any number). */
 export async function friendsAmong(db: Queryable, userId: string, otherIds: readonly string[]): Promise<Set<string>> {
   if (otherIds.length === 0) return new Set();
-  const rows = await db
-    .select({ friendId: friends.friendId })
-    .from(friends)
-    .where(and(eq(friends.userId, userId), inArray(friends.friendId, [...otherIds])));
+  let statement = friendsAmongStatements.get(db);
+  if (!statement) friendsAmongStatements.set(db, (statement = prepareFriendsAmong(db)));
+  const rows = await statement.execute({ userId, otherIds: [...otherIds] });
   return new Set(rows.map((r) => r.friendId));
 }
+
+/** A prepared statement per database handle (it runs for every wall page and live post), the ids as one array parameter. */
+const friendsAmongStatements = new WeakMap<Queryable, ReturnType<typeof prepareFriendsAmong>>();
+const prepareFriendsAmong = (db: Queryable) =>
+  db
+    .select({ friendId: friends.friendId })
+    .from(friends)
+    .where(and(eq(friends.userId, sql.placeholder('userId')), sql`${friends.friendId} = any(${sql.placeholder('otherIds')}::uuid[])`))
+    .prepare('friends_among');
 
 /** A page of someone's friends, newest friendship first; `limit` rows at most. */
 export function friendsPage(db: Queryable, userId: string, after: Cursor | null, limit: number): Promise<FriendRow[]> {

@@ -1,4 +1,5 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../../db/connect.ts';
 import { commentViews, likeViews, postViews, type Views } from '../../db/schema/read.ts';
 import type { Tx } from '../../db/connect.ts';
@@ -75,32 +76,26 @@ async function refreshLatestComments(tx: Tx, { posts, comments }: Views, postId:
     where post_id = ${postId}`);
 }
 
+/*
+ * The reads below run on every page, so each is a prepared statement per database handle: drizzle
+ * builds its SQL once, and postgres.js prepares it once per connection. Lists of ids go in as one
+ * array parameter (`= any($1::uuid[])`), so any number of them shares one statement.
+ */
+
 export function findPosts(db: Queryable, postIds: readonly string[]): Promise<PostRow[]> {
-  return db.select().from(postViews).where(inArray(postViews.postId, [...postIds]));
+  return statementsFor(db).findPosts.execute({ postIds: [...postIds] });
 }
 
 /** One wall page: an index range scan on (wall_owner_id, created_at, post_id). */
 export function wallPage(db: Queryable, wallOwnerId: string, after: Cursor | null, limit: number): Promise<PostRow[]> {
-  return db
-    .select()
-    .from(postViews)
-    .where(
-      and(
-        eq(postViews.wallOwnerId, wallOwnerId),
-        after ? sql`(${postViews.createdAt}, ${postViews.postId}) < (${after.at}::timestamptz, ${after.id}::uuid)` : undefined,
-      ),
-    )
-    .orderBy(desc(postViews.createdAt), desc(postViews.postId))
-    .limit(limit);
+  const { wallPage: page } = statementsFor(db);
+  return after ? page.after.execute({ wallOwnerId, at: after.at, id: after.id, limit }) : page.first.execute({ wallOwnerId, limit });
 }
 
 /** Which of `postIds` `userId` likes (one query for a page). */
 export async function likedAmong(db: Queryable, userId: string, postIds: readonly string[]): Promise<Set<string>> {
   if (postIds.length === 0) return new Set();
-  const rows = await db
-    .select({ postId: likeViews.postId })
-    .from(likeViews)
-    .where(and(eq(likeViews.userId, userId), inArray(likeViews.postId, [...postIds])));
+  const rows = await statementsFor(db).likedAmong.execute({ userId, postIds: [...postIds] });
   return new Set(rows.map((r) => r.postId));
 }
 
@@ -108,20 +103,57 @@ export async function likedAmong(db: Queryable, userId: string, postIds: readonl
 export async function commentPages(db: Queryable, postIds: readonly string[], after: Cursor | null, limit: number): Promise<Map<string, CommentRow[]>> {
   const pages = new Map<string, CommentRow[]>(postIds.map((id) => [id, []]));
   if (postIds.length === 0 || limit === 0) return pages;
-  const rows = await db
-    .select()
-    .from(commentViews)
-    .where(
-      and(
-        sql`${commentViews.commentId} in (
-          select c.comment_id from unnest(${sql`array[${sql.join(postIds.map((id) => sql`${id}`), sql`, `)}]::uuid[]`}) as p(post_id)
-          cross join lateral (
-            select comment_id from ${commentViews} c
-            where c.post_id = p.post_id ${after ? sql`and (c.created_at, c.comment_id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
-            order by c.created_at desc, c.comment_id desc limit ${limit}) c)`,
-      ),
-    )
-    .orderBy(desc(commentViews.createdAt), desc(commentViews.commentId));
+  const { commentPages: page } = statementsFor(db);
+  const rows = after
+    ? await page.after.execute({ postIds: [...postIds], at: after.at, id: after.id, limit })
+    : await page.first.execute({ postIds: [...postIds], limit });
   for (const row of rows) pages.get(row.postId)?.push(row);
   return pages;
+}
+
+const statements = new WeakMap<Queryable, ReturnType<typeof prepareStatements>>();
+
+function statementsFor(db: Queryable) {
+  let found = statements.get(db);
+  if (!found) statements.set(db, (found = prepareStatements(db)));
+  return found;
+}
+
+const anyId = (column: AnyPgColumn, name: string) => sql`${column} = any(${sql.placeholder(name)}::uuid[])`;
+const before = (at: AnyPgColumn, id: AnyPgColumn) => sql`(${at}, ${id}) < (${sql.placeholder('at')}::timestamptz, ${sql.placeholder('id')}::uuid)`;
+
+function prepareStatements(db: Queryable) {
+  const wallPage = (withCursor: boolean) =>
+    db
+      .select()
+      .from(postViews)
+      .where(and(eq(postViews.wallOwnerId, sql.placeholder('wallOwnerId')), withCursor ? before(postViews.createdAt, postViews.postId) : undefined))
+      .orderBy(desc(postViews.createdAt), desc(postViews.postId))
+      .limit(sql.placeholder('limit'))
+      .prepare(withCursor ? 'wall_page_after' : 'wall_page');
+  // Per post, the newest `limit` comments (before the cursor): a lateral index range scan each.
+  const commentPage = (withCursor: boolean) =>
+    db
+      .select()
+      .from(commentViews)
+      .where(
+        sql`${commentViews.commentId} in (
+          select c.comment_id from unnest(${sql.placeholder('postIds')}::uuid[]) as p(post_id)
+          cross join lateral (
+            select comment_id from ${commentViews} c
+            where c.post_id = p.post_id ${withCursor ? sql`and (c.created_at, c.comment_id) < (${sql.placeholder('at')}::timestamptz, ${sql.placeholder('id')}::uuid)` : sql``}
+            order by c.created_at desc, c.comment_id desc limit ${sql.placeholder('limit')}) c)`,
+      )
+      .orderBy(desc(commentViews.createdAt), desc(commentViews.commentId))
+      .prepare(withCursor ? 'comment_pages_after' : 'comment_pages');
+  return {
+    findPosts: db.select().from(postViews).where(anyId(postViews.postId, 'postIds')).prepare('find_posts'),
+    wallPage: { first: wallPage(false), after: wallPage(true) },
+    likedAmong: db
+      .select({ postId: likeViews.postId })
+      .from(likeViews)
+      .where(and(eq(likeViews.userId, sql.placeholder('userId')), anyId(likeViews.postId, 'postIds')))
+      .prepare('liked_among'),
+    commentPages: { first: commentPage(false), after: commentPage(true) },
+  };
 }

@@ -41,9 +41,16 @@ async function addTo({ tx, views }: ProjectionContext, column: keyof Pick<Views[
     .where(inArray(views.profiles.userId, userIds));
 }
 
+/** Profiles by id: a prepared statement per database handle, the ids as one array parameter. */
 export function findProfiles(db: Queryable, userIds: readonly string[]): Promise<ProfileRow[]> {
-  return db.select().from(profiles).where(inArray(profiles.userId, [...userIds]));
+  let statement = findProfilesStatements.get(db);
+  if (!statement) findProfilesStatements.set(db, (statement = prepareFindProfiles(db)));
+  return statement.execute({ userIds: [...userIds] });
 }
+
+const findProfilesStatements = new WeakMap<Queryable, ReturnType<typeof prepareFindProfiles>>();
+const prepareFindProfiles = (db: Queryable) =>
+  db.select().from(profiles).where(sql`${profiles.userId} = any(${sql.placeholder('userIds')}::uuid[])`).prepare('find_profiles');
 
 export async function findProfileByHandle(db: Queryable, handle: string): Promise<ProfileRow | undefined> {
   const [row] = await db
