@@ -45,6 +45,21 @@ export async function openDatabase(options: { url?: string | undefined; dataDir?
   return openPglite(options.dataDir ?? null);
 }
 
+/**
+ * Applies the migrations under a session advisory lock: processes started together on a new
+ * database (a projector and API processes) would otherwise race to create the same schemas.
+ */
+async function migrateOnce(url: string) {
+  // One connection, so that the lock and the migrations share a session.
+  const single = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    await single`select pg_advisory_lock(hashtextextended('wall:migrations', 0))`;
+    await migratePostgres(drizzlePostgres({ client: single }), { migrationsFolder });
+  } finally {
+    await single.end({ timeout: 5 });
+  }
+}
+
 async function openPostgres(url: string, max: number): Promise<Database> {
   // Timestamps come back as text in the session's DateStyle: pin it, or dates could be misread.
   const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10, connection: { DateStyle: 'ISO, MDY', TimeZone: 'UTC' } });
@@ -56,7 +71,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   }
   const queries = new QueryEvents();
   const db = drizzlePostgres({ client, schema, logger: queries }) as unknown as Db;
-  await migratePostgres(db as never, { migrationsFolder });
+  await migrateOnce(url);
   return {
     kind: 'postgres',
     db,

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { generateDrizzleJson, generateMigration } from 'drizzle-kit/api';
 import { describe, expect, it } from 'vitest';
 import * as schema from '../../src/db/schema/index.ts';
-import { queryRows, sql } from '../../src/db/connect.ts';
+import { openDatabase, queryRows, sql } from '../../src/db/connect.ts';
+import { createTestDatabase } from '../support/database.ts';
 import { useTestApp } from '../support/app.ts';
 
 const t = useTestApp({ projector: false });
@@ -43,5 +44,20 @@ describe('migrations', () => {
       'write.posts',
       'write.users',
     ]);
+  });
+});
+
+describe.runIf(process.env['DATABASE_URL'])('migrations on a new PostgreSQL database', () => {
+  it('are applied once when several processes start on it together', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      // Each open is what one process does at start: its own pool, then the migrations.
+      const opened = await Promise.allSettled(Array.from({ length: 4 }, () => openDatabase({ url: fresh.url!, poolSize: 2 })));
+      const failures = opened.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
+      for (const r of opened) if (r.status === 'fulfilled') await r.value.close();
+      expect(failures).toEqual([]);
+    } finally {
+      await fresh.drop();
+    }
   });
 });
