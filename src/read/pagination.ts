@@ -40,17 +40,35 @@ export function pageSize(first: number | null | undefined): number {
   return size;
 }
 
-/** A Relay connection from `size + 1` fetched rows: the extra row only says there is a next page. */
+/**
+ * A Relay connection from `size + 1` fetched rows: the extra row only says there is a next page.
+ * Edges and cursors are made when asked for (most pages ask for `nodes` and perhaps the end cursor only).
+ */
 export function toConnection<Row, Node>(rows: Row[], size: number, key: (row: Row) => { at: Date; id: string }, node: (row: Row) => Node) {
-  const page = rows.slice(0, size);
-  const edges = page.map((row) => {
+  const page = rows.length > size ? rows.slice(0, size) : rows;
+  const cursorOf = (row: Row) => {
     const k = key(row);
-    return { cursor: encodeCursor(k.at, k.id), node: node(row) };
-  });
+    return encodeCursor(k.at, k.id);
+  };
+  const nodes = page.map(node);
+  let edges: { node: Node; readonly cursor: string }[] | undefined;
+  const last = page.at(-1);
   return {
-    edges,
-    nodes: edges.map((e) => e.node),
-    pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+    get edges() {
+      return (edges ??= page.map((row, i) => ({
+        node: nodes[i]!,
+        get cursor(): string {
+          return cursorOf(row);
+        },
+      })));
+    },
+    nodes,
+    pageInfo: {
+      hasNextPage: rows.length > size,
+      get endCursor(): string | null {
+        return last === undefined ? null : cursorOf(last);
+      },
+    },
   };
 }
 
