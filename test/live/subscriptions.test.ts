@@ -60,11 +60,17 @@ describe('wallChanged over graphql-ws', () => {
     const stream = overWs(bob, WALL, { userId: ada.userId });
     await subscribed(before + 1);
 
+    // One change at a time: a change reaches subscribers with the post as the views hold it when
+    // it is sent, so an update read after the deletion is dropped (its REMOVED follows).
     const published = await t.command('publishPost', { body: 'first light' }, ada.token);
+    await stream.take(1);
     const postId = published.aggregateId;
     const edited = await t.command('editPost', { postId, body: 'first light, edited' }, ada.token);
+    await stream.take(2);
     const liked = await t.command('likePost', { postId }, cy.token);
+    await stream.take(3);
     const commented = await t.command('addComment', { postId, body: 'lovely' }, cy.token);
+    await stream.take(4);
     const deleted = await t.command('deletePost', { postId }, ada.token);
 
     const messages = await stream.take(5);
@@ -132,8 +138,11 @@ describe('feedChanged over SSE', () => {
     const feed = overSse(bob, FEED);
     await subscribed(before + 1);
 
+    // Paced as in the wall test: an update is sent only while the post is in the feed.
     const published = await t.command('publishPost', { body: 'for my friends' }, ada.token);
+    await feed.take(1);
     const liked = await t.command('likePost', { postId: published.aggregateId }, ada.token);
+    await feed.take(2);
     const unfriended = await t.command('removeFriend', { userId: ada.userId }, bob.token);
 
     const changes = (await feed.take(3)).map(change);
@@ -158,6 +167,8 @@ describe('postChanged', () => {
     await subscribed(before + 2);
 
     await t.command('addComment', { postId, body: 'first!' }, bob.token);
+    await post.take(1);
+    await sse.take(1);
     await t.command('deletePost', { postId }, ada.token);
     for (const stream of [post, sse]) {
       await stream.done();
