@@ -41,17 +41,8 @@ export function benchDbName(args: Map<string, string>): string {
   return name;
 }
 
-/** mulberry32: a small, fast, seeded PRNG; the same seed gives the same world. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of src/seed/: the same seed gives the same world. */
+export { mulberry32 as prng } from '../../src/seed/random.ts';
 
 /** Percentile (0..100) of an ascending-sorted array, nearest rank. */
 export function percentile(sorted: Float64Array | number[], p: number): number {

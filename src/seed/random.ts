@@ -11,8 +11,8 @@ export interface Random {
   sample<T>(items: readonly T[], count: number): T[];
 }
 
-/** mulberry32 (the same generator as the benchmark scripts). */
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small, fast, seeded PRNG (the benchmark scripts use it too); the same seed gives the same world. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
