@@ -14,14 +14,18 @@
  *                                                    at most 120 s: JIT and GC threads count in the server's CPU)
  *                                 [--cpu-prof DIR]  (the server runs with node --cpu-prof; summarize with profile.ts)
  *                                 [--server-node-args="--max-semi-space-size=32 ..."]  (more node options for the server; note the =)
+ *                                 [--client wrk|node]  (c: the load generator; wrk, from Debian's package, by default when
+ *                                                       /usr/bin/wrk exists: it spends a tenth of the CPU per request of
+ *                                                       node's http client, and that CPU comes out of the same 2 cores)
  *   --only may add w: (b) with an ORDER BY matching the index's NULLS placement (a what-if; not what src runs)
  * Besides rates and latencies it prints the CPU time per operation of the bench database's
  * PostgreSQL backends and of the server process (from /proc), which other load does not change much.
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { TokenService } from '../../src/write/identity/tokens.ts';
 import {
@@ -52,6 +56,9 @@ const SQL_CLIENTS = Math.round(numberArg(args, 'sql-clients', 16));
 const CONNECTIONS = Math.round(numberArg(args, 'connections', 32));
 const PORT = Math.round(numberArg(args, 'port', 4100));
 const ONLY = new Set((args.get('only') ?? 'a,b,c').split(','));
+const WRK = '/usr/bin/wrk';
+const CLIENT = args.get('client') ?? (existsSync(WRK) ? 'wrk' : 'node');
+if (CLIENT !== 'wrk' && CLIENT !== 'node') throw new Error('--client is wrk or node');
 /** The issue's join-based GraphQL server: feed pages per second at 32 connections (its reference). */
 const REFERENCE_GRAPHQL_JOIN_RPS = 230;
 /** Hard bounds on every loop, besides time. */
@@ -177,6 +184,7 @@ say(
     'and other work on the machine (tests) may be running too.',
 );
 say(`check: (a) and (b) return the same first page (same posts, same order) for ${samePages} of ${SAMPLE} readers`);
+say(`load generator for (c): ${CLIENT === 'wrk' ? `wrk (${WRK}), 1 thread` : "node's http client in this process"}`);
 say(`each measurement: ${WARMUP} s warm-up, then ${DURATION} s; ${REPS} rounds (${['a', 'b', 'w', 'c'].filter((k) => ONLY.has(k)).join(', ')} in turn); medians of the rounds; random readers\n`);
 
 // -------------------------------------------------------------------------------------------------
@@ -300,10 +308,90 @@ function graphqlFeed(token: string): Promise<void> {
 
 let tokens: string[] = [];
 async function httpScenario(): Promise<RunResult> {
+  if (CLIENT === 'wrk') {
+    await wrkLoad(WARMUP);
+    return wrkLoad(DURATION);
+  }
   const op = () => graphqlFeed(tokens[Math.floor(rand() * tokens.length)]!);
   await load(CONNECTIONS, WARMUP, op);
   return load(CONNECTIONS, DURATION, op);
 }
+
+/*
+ * wrk as the load generator: one thread, CONNECTIONS connections, a random reader's token per
+ * request (wrk's Lua), every answer checked for a feed and no errors, latencies from wrk's own
+ * histogram. Its CPU comes from the shell's `times` (user + system of its children).
+ */
+const WRK_SCRIPT = `
+local tokens = {}
+for line in io.lines(os.getenv("WALL_TOKENS")) do tokens[#tokens + 1] = line end
+local body = os.getenv("WALL_BODY")
+local seed = tonumber(os.getenv("WALL_SEED"))
+local threads = {}
+bad, pages, posts, first_bad = 0, 0, 0, ""
+function setup(thread) threads[#threads + 1] = thread end
+function init(args) math.randomseed(seed) end
+function request()
+  local token = tokens[math.random(#tokens)]
+  return wrk.format("POST", "/graphql", { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }, body)
+end
+function response(status, headers, answer)
+  if status ~= 200 or answer:find('"errors"', 1, true) or not answer:find('"nodes":[', 1, true) then
+    bad = bad + 1
+    if first_bad == "" then first_bad = status .. " " .. answer:sub(1, 200) end
+  else
+    pages = pages + 1
+    local _, n = answer:gsub('"likedByMe"', '')
+    posts = posts + n
+  end
+end
+function done(summary, latency, requests)
+  local b, p, n, f = 0, 0, 0, ""
+  for _, t in ipairs(threads) do
+    b = b + t:get("bad"); p = p + t:get("pages"); n = n + t:get("posts")
+    if f == "" then f = t:get("first_bad") end
+  end
+  local e = summary.errors
+  io.write(string.format("WRK %d %d %d %d %.3f %.3f %.6f\\n", summary.requests, b + e.connect + e.read + e.write + e.timeout, p, n,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.duration / 1e6))
+  io.write("WRKFIRST " .. f:gsub("\\n", " ") .. "\\n")
+end
+`;
+let wrkDir: string | null = null;
+async function wrkLoad(seconds: number): Promise<RunResult> {
+  if (!wrkDir) {
+    wrkDir = mkdtempSync(join(tmpdir(), 'wall-bench-'));
+    writeFileSync(join(wrkDir, 'tokens'), tokens.join('\n') + '\n');
+    writeFileSync(join(wrkDir, 'feed.lua'), WRK_SCRIPT);
+  }
+  const cpuBefore = await cpuSample();
+  const command = `${WRK} -t1 -c${CONNECTIONS} -d${seconds}s --timeout ${REQUEST_TIMEOUT_MS / 1000}s -s ${join(wrkDir, 'feed.lua')} http://127.0.0.1:${PORT}/graphql; times`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', ['-c', command], {
+      env: { ...process.env, WALL_TOKENS: join(wrkDir!, 'tokens'), WALL_BODY: BODY, WALL_SEED: String(Math.floor(rand() * 2 ** 31)) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+  });
+  const after = await cpuSample();
+  const m = /^WRK (\d+) (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)$/m.exec(out);
+  if (!m) throw new Error(`unexpected wrk output: ${out}`);
+  const [requests, errors, pages, posts, p50, p99, elapsed] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
+  // `times` prints the shell's own times, then its children's: "0m1.234s 0m0.567s".
+  const childTimes = out.trim().split('\n').at(-1)!.split(' ').map((t) => {
+    const [min, sec] = t.replace(/s$/, '').split('m').map(Number) as [number, number];
+    return (min * 60 + sec) * 1000;
+  });
+  pagesSeen += pages;
+  nodesSeen += posts;
+  const ops = Math.max(1, requests - errors);
+  const cpu = cpuPerOp(cpuBefore, after, ops);
+  const firstError = /^WRKFIRST (.+)$/m.exec(out)?.[1]?.trim() || null;
+  return { ops: requests - errors, errors, seconds: elapsed, p50, p99, firstError, cpu: { ...cpu, client: (childTimes[0]! + childTimes[1]!) / ops } };
+}
+process.on('exit', () => wrkDir && rmSync(wrkDir, { recursive: true, force: true }));
 
 // -------------------------------------------------------------------------------------------------
 // The rounds.
