@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { badInput, DomainError } from '../errors.ts';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useProjectionConsistency } from './consistency-plugin.ts';
 import { createLoaders, type GraphQLContext, type Services } from './context.ts';
 import { maskError } from './errors.ts';
@@ -69,7 +70,7 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       headers: EXAMPLE_HEADERS,
       subscriptionsProtocol: 'WS',
     },
-    plugins: [useProjectionConsistency(), ...extraPlugins],
+    plugins: [useGraphQlJit(), useProjectionConsistency(), ...extraPlugins],
     context: async ({ request, params }) => {
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       let actorId: string | null = null;
