@@ -6,10 +6,11 @@ import type { ProjectionStatus } from '../read/consistency.ts';
 import type { ChangeHub } from '../read/live/hub.ts';
 import type { Cursor } from '../read/pagination.ts';
 import { friendsAmong } from '../read/views/friends.ts';
-import { commentPages, findPosts, likedAmong, type CommentRow, type PostRow } from '../read/views/posts.ts';
+import { commentPages, findPosts, likedAmong, type CommentRow, type PagePostRow, type PostRow } from '../read/views/posts.ts';
 import { findProfiles, type ProfileRow } from '../read/views/profile.ts';
 import type { CommandBus } from '../write/bus.ts';
 import type { IdentityService } from '../write/identity/identity.ts';
+import { Loader } from './loader.ts';
 
 /** What every resolver can reach: the bus for mutations, the views for everything else. */
 export interface Services {
@@ -40,21 +41,22 @@ export type Loaders = ReturnType<typeof createLoaders>;
 
 /**
  * Per-request loaders over the views: whatever a page asks for, each kind of row costs one
- * query per tick of the resolver tree, not one per item.
+ * query per tick of the resolver tree, not one per item; what a page reader primed is answered
+ * without a query or a promise.
  */
 export function createLoaders(viewsDb: Db, actorId: string | null) {
   const byKey = <Row, K extends string>(rows: Row[], key: (row: Row) => K) => new Map(rows.map((r) => [key(r), r]));
   return {
-    profile: new DataLoader<string, ProfileRow | null>(async (ids) => {
+    profile: new Loader<string, ProfileRow | null>(async (ids) => {
       const found = byKey(await findProfiles(viewsDb, ids), (r) => r.userId);
       return ids.map((id) => found.get(id) ?? null);
     }),
-    post: new DataLoader<string, PostRow | null>(async (ids) => {
+    post: new Loader<string, PostRow | null>(async (ids) => {
       const found = byKey(await findPosts(viewsDb, ids), (r) => r.postId);
       return ids.map((id) => found.get(id) ?? null);
     }),
     /** Does the caller like each post? */
-    liked: new DataLoader<string, boolean>(async (postIds) => {
+    liked: new Loader<string, boolean>(async (postIds) => {
       if (!actorId) return postIds.map(() => false);
       const liked = await likedAmong(viewsDb, actorId, postIds);
       return postIds.map((id) => liked.has(id));
@@ -83,6 +85,23 @@ export function createLoaders(viewsDb: Db, actorId: string | null) {
       { cacheKeyFn: (k) => `${pageKey(k)}|${k.postId}` },
     ),
   };
+}
+
+/**
+ * What a page of posts shows besides the posts: each post is held, whether the caller likes it
+ * (read with the page), and the people it shows (authors and the latest comments' authors), in
+ * one batch, so the page's fields resolve from memory.
+ */
+export async function primePostPage(ctx: GraphQLContext, rows: readonly PagePostRow[]): Promise<void> {
+  const { post, liked, profile } = ctx.loaders;
+  const people = new Set<string>();
+  for (const row of rows) {
+    post.prime(row.postId, row);
+    liked.prime(row.postId, row.likedByMe);
+    people.add(row.authorId);
+    for (const comment of row.latestComments) people.add(comment.authorId);
+  }
+  await profile.loadAll(people);
 }
 
 /** Which page of comments a key asks for (the same for every post asking for that page). */

@@ -6,7 +6,7 @@ import { wallPage, type PostRow } from '../read/views/posts.ts';
 import { findProfileByHandle } from '../read/views/profile.ts';
 import { parseId } from './args.ts';
 import { builder } from './builder.ts';
-import { requireActor, type GraphQLContext } from './context.ts';
+import { primePostPage, requireActor, type GraphQLContext } from './context.ts';
 import { afterArgDescription, firstArgDescription } from './types/connection.ts';
 import { FriendRequestRef } from './types/friend-request.ts';
 import { PostConnectionRef, PostRef } from './types/post.ts';
@@ -63,13 +63,15 @@ builder.queryField('wall', (t) =>
       after: t.arg.string({ description: afterArgDescription }),
     },
     resolve: async (_root, args, ctx) => {
-      requireActor(ctx);
+      const viewerId = requireActor(ctx);
       const ownerId = parseId(args.userId, 'userId');
       const size = pageSize(args.first);
       const after = decodeCursor(args.after);
       if (!(await loadProfile(ctx, ownerId))) throw notFound(`No person has the id ${ownerId}.`);
       await requireWallVisible(ctx, ownerId);
-      return postPage(await wallPage(ctx.services.viewsDb, ownerId, after, size + 1), size);
+      const rows = await wallPage(ctx.services.viewsDb, ownerId, viewerId, after, size + 1);
+      await primePostPage(ctx, rows.slice(0, size));
+      return postPage(rows, size);
     },
   }),
 );
@@ -87,7 +89,7 @@ builder.queryField('feed', (t) =>
       const readerId = requireActor(ctx);
       const size = pageSize(args.first);
       const rows = await feedPage(ctx.services.viewsDb, readerId, decodeCursor(args.after), size + 1);
-      for (const row of rows) ctx.loaders.post.prime(row.postId, row);
+      await primePostPage(ctx, rows.slice(0, size));
       return postPage(rows, size);
     },
   }),

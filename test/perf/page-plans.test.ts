@@ -72,10 +72,11 @@ const at = `'${CURSOR.at}'::timestamptz`;
 
 describe('page reads come out of their indexes in order (no Sort), as prepared statements', () => {
   it('feed page, first and after a cursor: a range scan of feed_entries_reader_idx', async () => {
-    const first = await genericPlan(await statementOf('feed_entries', (db) => feedPage(db, READER, null, 21)), [uuid(READER), '21']);
+    const first = await genericPlan(await statementOf('feed_entries', (db) => feedPage(db, READER, null, 21)), [uuid(READER), uuid(READER), '21']);
     expect(first.nodes).not.toContain('Sort');
     expect(first.indexes).toContain('feed_entries_reader_idx');
-    const after = await genericPlan(await statementOf('feed_entries', (db) => feedPage(db, READER, CURSOR, 21)), [uuid(READER), at, uuid(CURSOR.id), '21']);
+    expect(first.indexes).toContain('likes_post_id_user_id_pk'); // likedByMe: a key probe per row, in the same statement
+    const after = await genericPlan(await statementOf('feed_entries', (db) => feedPage(db, READER, CURSOR, 21)), [uuid(READER), uuid(READER), at, uuid(CURSOR.id), '21']);
     expect(after.nodes).not.toContain('Sort');
     expect(after.indexes).toContain('feed_entries_reader_idx');
   });
@@ -84,14 +85,15 @@ describe('page reads come out of their indexes in order (no Sort), as prepared s
     const statement = await statementOf('feed_entries', (db) => feedPage(db, READER, null, 21));
     const mismatched = statement.replace(/ desc(?=[, ])/g, ' desc nulls last');
     expect(mismatched).not.toBe(statement);
-    expect((await genericPlan(mismatched, [uuid(READER), '21'])).nodes).toContain('Sort');
+    expect((await genericPlan(mismatched, [uuid(READER), uuid(READER), '21'])).nodes).toContain('Sort');
   });
 
   it('wall page, first and after a cursor: a range scan of posts_wall_idx', async () => {
-    const first = await genericPlan(await statementOf('posts', (db) => wallPage(db, READER, null, 21)), [uuid(READER), '21']);
+    const first = await genericPlan(await statementOf('posts', (db) => wallPage(db, READER, READER, null, 21)), [uuid(READER), uuid(READER), '21']);
     expect(first.nodes).not.toContain('Sort');
     expect(first.indexes).toContain('posts_wall_idx');
-    const after = await genericPlan(await statementOf('posts', (db) => wallPage(db, READER, CURSOR, 21)), [uuid(READER), at, uuid(CURSOR.id), '21']);
+    expect(first.indexes).toContain('likes_post_id_user_id_pk');
+    const after = await genericPlan(await statementOf('posts', (db) => wallPage(db, READER, READER, CURSOR, 21)), [uuid(READER), uuid(READER), at, uuid(CURSOR.id), '21']);
     expect(after.nodes).not.toContain('Sort');
     expect(after.indexes).toContain('posts_wall_idx');
   });

@@ -188,6 +188,42 @@ describe('friends and requests', () => {
   });
 });
 
+describe('likedByMe on pages', () => {
+  it('is per post and per caller, on the first page and after a cursor, in the feed and on a wall', async () => {
+    const [ann, bob] = [await t.register(), await t.register()];
+    await t.befriend(ann, bob);
+    const posts: string[] = [];
+    for (let i = 0; i < 6; i++) posts.push((await t.command('publishPost', { body: `p${i}` }, bob.token)).aggregateId);
+    // ann likes p0, p2, p5; bob likes p1, p2, p3 (likes by others must not count as ann's).
+    for (const i of [0, 2, 5]) await t.command('likePost', { postId: posts[i] }, ann.token);
+    for (const i of [1, 2, 3]) await t.command('likePost', { postId: posts[i] }, bob.token);
+    const likedBy = (who: Person, body: string) => ({ [ann.userId]: ['p0', 'p2', 'p5'], [bob.userId]: ['p1', 'p2', 'p3'] })[who.userId]!.includes(body);
+    const pages = async (who: Person, field: string) => {
+      const seen: { body: string; likedByMe: boolean }[] = [];
+      let after: string | null = null;
+      do {
+        const args = field === 'wall' ? `userId: "${bob.userId}", first: 4` : 'first: 4';
+        const result: any = await read(
+          `query($after: String) { ${field}(${args}, after: $after) { nodes { body likedByMe } pageInfo { hasNextPage endCursor } } }`,
+          who,
+          { after },
+        );
+        expect(result.errors).toBeUndefined();
+        seen.push(...result.data[field].nodes);
+        after = result.data[field].pageInfo.hasNextPage ? result.data[field].pageInfo.endCursor : null;
+      } while (after);
+      return seen;
+    };
+    for (const who of [ann, bob]) {
+      for (const field of ['feed', 'wall']) {
+        const seen = await pages(who, field);
+        expect(seen.map((n) => n.body)).toEqual(['p5', 'p4', 'p3', 'p2', 'p1', 'p0']);
+        for (const node of seen) expect({ ...node, who: who.handle, field }).toEqual({ body: node.body, likedByMe: likedBy(who, node.body), who: who.handle, field });
+      }
+    }
+  });
+});
+
 describe('batching', () => {
   it('serves a feed page of 20 posts with comments in a fixed number of statements, whatever the page size', async () => {
     const reader = await t.register();
@@ -201,11 +237,11 @@ describe('batching', () => {
     }
     await t.settle();
     const query = `query($first: Int) { feed(first: $first) { nodes { ${POST_FIELDS} comments(first: 5) { nodes { body author { handle displayName } } } } } }`;
-    const count = async (first: number) => {
+    const count = async (first: number, document = query) => {
       const statements: string[] = [];
       const stop = t.app.database.onQuery((q) => statements.push(q));
       try {
-        const result = await t.gql(query, { first }, { token: reader.token });
+        const result = await t.gql(document, { first }, { token: reader.token });
         expect(result.errors).toBeUndefined();
         expect(result.data!['feed'].nodes).toHaveLength(first);
       } finally {
@@ -214,7 +250,12 @@ describe('batching', () => {
       // The app's projector polls the same database meanwhile; its statements are not the request's.
       return statements.filter((s) => !/read\.checkpoints|pg_stat_|write\.events/.test(s));
     };
-    // feed page, likedByMe, comment pages, and one profile batch per depth of the tree: never one per post.
-    for (const first of [2, 10, 20]) expect((await count(first)).length).toBeLessThanOrEqual(6);
+    // feed page (likedByMe with it), the page's people, comment pages, and one profile batch per
+    // further depth of the tree: never one per post.
+    for (const first of [2, 10, 20]) expect((await count(first)).length).toBeLessThanOrEqual(5);
+    // What a feed screen shows (posts, authors, counts, likedByMe, latest comments and their
+    // authors) is the page's statement and one for the people in it.
+    const screen = await count(20, `query($first: Int) { feed(first: $first) { nodes { id body createdAt likeCount commentCount likedByMe author { handle displayName } latestComments { body author { handle } } } } }`);
+    expect(screen).toHaveLength(2);
   });
 });

@@ -2,6 +2,7 @@ import { decodeCursor, pageSize, toConnection } from '../../read/pagination.ts';
 import type { PostRow } from '../../read/views/posts.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
+import { thenMaybe } from '../loader.ts';
 import { afterArgDescription, connectionOf, firstArgDescription } from './connection.ts';
 import { loadProfile, UserRef } from './user.ts';
 
@@ -72,8 +73,9 @@ export const PostRef = builder.objectRef<PostRow>('Post').implement({
 export const PostConnectionRef = connectionOf('Post', PostRef, 'post');
 
 /** A person the views must know (authors, wall owners): a missing one is a broken view, not a null. */
-async function requireProfile(ctx: GraphQLContext, userId: string) {
-  const profile = await loadProfile(ctx, userId);
-  if (!profile) throw new Error(`profile ${userId} is missing from the views`);
-  return profile;
+function requireProfile(ctx: GraphQLContext, userId: string) {
+  return thenMaybe(loadProfile(ctx, userId), (profile) => {
+    if (!profile) throw new Error(`profile ${userId} is missing from the views`);
+    return profile;
+  });
 }

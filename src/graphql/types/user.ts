@@ -27,9 +27,8 @@ UserRef.implement({
       resolve: async (user, args, ctx) => {
         const size = pageSize(args.first);
         const rows = await friendsPage(ctx.services.viewsDb, user.userId, decodeCursor(args.after), size + 1);
-        const profiles = await ctx.loaders.profile.loadMany(rows.slice(0, size).map((r) => r.friendId));
-        const byId = new Map(profiles.filter((p): p is ProfileRow => !!p && !(p instanceof Error)).map((p) => [p.userId, p]));
-        return toConnection(rows, size, (r) => ({ at: r.since, id: r.friendId }), (r) => byId.get(r.friendId)!);
+        await ctx.loaders.profile.loadAll(rows.slice(0, size).map((r) => r.friendId));
+        return toConnection(rows, size, (r) => ({ at: r.since, id: r.friendId }), (r) => ctx.loaders.profile.load(r.friendId) as ProfileRow);
       },
     }),
   }),

@@ -5,7 +5,7 @@ import type { Cursor } from '../pagination.ts';
 import { feedChangesCte } from '../changes.ts';
 import type { Projection, ProjectionContext } from '../projection.ts';
 import type { RecordedEvent } from '../../write/events.ts';
-import type { PostRow } from './posts.ts';
+import { likedByViewer, type PagePostRow } from './posts.ts';
 
 /*
  * The home feed, fanned out on write. Reader R's feed holds the newest `feedLimit` live posts P,
@@ -124,7 +124,7 @@ async function recompute(ctx: ProjectionContext, event: RecordedEvent, readerId:
  * key. A prepared statement per database handle (one for the first page, one after a cursor):
  * drizzle builds the SQL once, and postgres.js prepares it once per connection.
  */
-export async function feedPage(db: Queryable, readerId: string, after: Cursor | null, limit: number): Promise<PostRow[]> {
+export async function feedPage(db: Queryable, readerId: string, after: Cursor | null, limit: number): Promise<PagePostRow[]> {
   let statements = feedStatements.get(db);
   if (!statements) feedStatements.set(db, (statements = prepareFeedPage(db)));
   return after
@@ -137,7 +137,7 @@ const feedStatements = new WeakMap<Queryable, ReturnType<typeof prepareFeedPage>
 function prepareFeedPage(db: Queryable) {
   const page = (withCursor: boolean) =>
     db
-      .select(getTableColumns(postViews))
+      .select({ ...getTableColumns(postViews), likedByMe: likedByViewer('readerId') })
       .from(feedEntries)
       .innerJoin(postViews, eq(postViews.postId, feedEntries.postId))
       .where(

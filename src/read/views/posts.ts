@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../../db/connect.ts';
 import { commentViews, likeViews, postViews, type Views } from '../../db/schema/read.ts';
@@ -11,6 +11,8 @@ import type { Projection } from '../projection.ts';
 export const LATEST_COMMENTS = 3;
 
 export type PostRow = typeof postViews.$inferSelect;
+/** A post as a page shows it to a viewer: its view row, and whether the viewer likes it. */
+export type PagePostRow = PostRow & { likedByMe: boolean };
 export type CommentRow = typeof commentViews.$inferSelect;
 
 /** Posts with their counts and newest comments; the comments and likes behind them. */
@@ -86,11 +88,22 @@ export function findPosts(db: Queryable, postIds: readonly string[]): Promise<Po
   return statementsFor(db).findPosts.execute({ postIds: [...postIds] });
 }
 
-/** One wall page: an index range scan on (wall_owner_id, created_at, post_id). */
-export function wallPage(db: Queryable, wallOwnerId: string, after: Cursor | null, limit: number): Promise<PostRow[]> {
+/** One wall page as `viewerId` sees it: an index range scan on (wall_owner_id, created_at, post_id). */
+export function wallPage(db: Queryable, wallOwnerId: string, viewerId: string, after: Cursor | null, limit: number): Promise<PagePostRow[]> {
   const { wallPage: page } = statementsFor(db);
-  return after ? page.after.execute({ wallOwnerId, at: after.at, id: after.id, limit }) : page.first.execute({ wallOwnerId, limit });
+  return after
+    ? page.after.execute({ wallOwnerId, viewerId, at: after.at, id: after.id, limit })
+    : page.first.execute({ wallOwnerId, viewerId, limit });
 }
+
+/**
+ * Whether the viewer (the placeholder `viewer`) likes the post of the row, read with a page: one
+ * primary-key probe per row in the page's own statement instead of a statement of its own.
+ */
+export const likedByViewer = (viewer: string) =>
+  // Spelled out: in a one-table select drizzle leaves columns unqualified, and an unqualified
+  // post_id here would mean the like's own.
+  sql<boolean>`exists (select 1 from ${likeViews} l where l.post_id = ${postViews}.post_id and l.user_id = ${sql.placeholder(viewer)}::uuid)`;
 
 /** Which of `postIds` `userId` likes (one query for a page). */
 export async function likedAmong(db: Queryable, userId: string, postIds: readonly string[]): Promise<Set<string>> {
@@ -125,7 +138,7 @@ const before = (at: AnyPgColumn, id: AnyPgColumn) => sql`(${at}, ${id}) < (${sql
 function prepareStatements(db: Queryable) {
   const wallPage = (withCursor: boolean) =>
     db
-      .select()
+      .select({ ...getTableColumns(postViews), likedByMe: likedByViewer('viewerId') })
       .from(postViews)
       .where(and(eq(postViews.wallOwnerId, sql.placeholder('wallOwnerId')), withCursor ? before(postViews.createdAt, postViews.postId) : undefined))
       .orderBy(desc(postViews.createdAt), desc(postViews.postId))
