@@ -25,6 +25,8 @@ export interface AppOptions {
   databaseUrl?: string | undefined;
   /** PostgreSQL for the views, when they live apart from the write side (needs databaseUrl). */
   readDatabaseUrl?: string | undefined;
+  /** Connections per PostgreSQL database (default 10). */
+  poolSize?: number;
   /** PGlite's folder; null keeps the embedded database in memory (tests). */
   dataDir?: string | null;
   tokenSecret: string;
@@ -56,6 +58,7 @@ export function appOptionsFrom(config: Config) {
   return {
     databaseUrl: config.databaseUrl,
     readDatabaseUrl: config.readDatabaseUrl,
+    poolSize: config.poolSize,
     dataDir: config.dataDir,
     limits: config.limits,
     feedLimit: config.feedLimit,
@@ -92,11 +95,11 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { log } = options;
   if (options.readDatabaseUrl && !options.databaseUrl) throw new Error('READ_DATABASE_URL needs DATABASE_URL as well');
-  const database = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir ?? null });
+  const database = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir ?? null, poolSize: options.poolSize });
   let readDatabase = database;
   try {
     await assertLogBelongsToCluster(database.db);
-    if (options.readDatabaseUrl) readDatabase = await openDatabase({ url: options.readDatabaseUrl });
+    if (options.readDatabaseUrl) readDatabase = await openDatabase({ url: options.readDatabaseUrl, poolSize: options.poolSize });
   } catch (error) {
     await database.close();
     throw error;

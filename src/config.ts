@@ -10,6 +10,7 @@ const configSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
   READ_DATABASE_URL: z.string().url().optional(),
+  DB_POOL: z.coerce.number().int().min(1).max(1000).default(10),
   ROLE: z.enum(['all', 'api']).default('all'),
   FEED_LIMIT: z.coerce.number().int().min(1).max(100_000).default(500),
   DATA_DIR: z.string().default('.data'),
@@ -28,6 +29,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** PostgreSQL for the views, apart from the write side (optional). */
   readDatabaseUrl: string | undefined;
+  /** Connections per PostgreSQL database (the embedded database has one). */
+  poolSize: number;
   /** `all`: API and projector in one process; `api`: no projector (run `npm run projector` beside it). */
   role: 'all' | 'api';
   feedLimit: number;
@@ -55,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     readDatabaseUrl: e.READ_DATABASE_URL,
+    poolSize: e.DB_POOL,
     role: e.ROLE,
     feedLimit: e.FEED_LIMIT,
     dataDir: e.DATA_DIR,

@@ -14,6 +14,7 @@
  *                                                    at most 120 s: JIT and GC threads count in the server's CPU)
  *                                 [--cpu-prof DIR]  (the server runs with node --cpu-prof; summarize with profile.ts)
  *                                 [--server-node-args="--max-semi-space-size=32 ..."]  (more node options for the server; note the =)
+ *                                 [--pool 10]  (c: the server's PostgreSQL connections, as DB_POOL)
  *                                 [--client wrk|node]  (c: the load generator; wrk, from Debian's package, by default when
  *                                                       /usr/bin/wrk exists: it spends a tenth of the CPU per request of
  *                                                       node's http client, and that CPU comes out of the same 2 cores)
@@ -55,6 +56,8 @@ const REPS = Math.round(numberArg(args, 'reps', 3));
 const SQL_CLIENTS = Math.round(numberArg(args, 'sql-clients', 16));
 const CONNECTIONS = Math.round(numberArg(args, 'connections', 32));
 const PORT = Math.round(numberArg(args, 'port', 4100));
+/** The server's connections to PostgreSQL (DB_POOL). */
+const POOL = Math.round(numberArg(args, 'pool', 10));
 const ONLY = new Set((args.get('only') ?? 'a,b,c').split(','));
 const WRK = '/usr/bin/wrk';
 const CLIENT = args.get('client') ?? (existsSync(WRK) ? 'wrk' : 'node');
@@ -229,7 +232,7 @@ let server: ChildProcess | null = null;
 async function startServer(): Promise<void> {
   const profileDir = args.get('cpu-prof');
   const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(args.get('server-node-args') ?? '').split(' ').filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, '--db', DB, '--port', String(PORT)], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, '--db', DB, '--port', String(PORT), '--pool', String(POOL)], {
     stdio: ['pipe', 'pipe', 'inherit'],
     cwd: new URL('../../', import.meta.url).pathname, // where node_modules/tsx is
   });
@@ -249,7 +252,7 @@ async function startServer(): Promise<void> {
       reject(new Error(`the server exited with code ${code}`));
     });
   });
-  say(`server: child process ${child.pid} (node ${nodeArgs.length ? nodeArgs.join(' ') + ' ' : ''}--import tsx scripts/bench/server.ts), createApp against ${DB}, projector on, 127.0.0.1:${PORT}`);
+  say(`server: child process ${child.pid} (node ${nodeArgs.length ? nodeArgs.join(' ') + ' ' : ''}--import tsx scripts/bench/server.ts), createApp against ${DB} (${POOL} connections), projector on, 127.0.0.1:${PORT}`);
 }
 
 async function stopServer() {
