@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import type { Queryable } from '../db/connect.ts';
 import { badInput } from '../errors.ts';
 
 const uuid = z.uuid();
@@ -15,6 +17,44 @@ export interface Cursor {
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+
+/**
+ * The row limits page statements are prepared with. PostgreSQL plans a prepared statement whose
+ * LIMIT is a parameter afresh on every run (a generic plan has to guess the limit, and loses to
+ * the custom plans), and that planning cost more than the page itself: the feed page statement
+ * ran at 0.29 ms a call, 0.13 ms once its plan was kept (pgbench, one client, full bench world).
+ * With the limit written into the statement its plan is made once per connection; a read asks
+ * for the smallest bucket that holds the rows it needs and drops the rest.
+ */
+const LIMIT_BUCKETS = [2, 6, 11, 21, 26, 51, MAX_PAGE_SIZE + 1] as const;
+
+export function limitBucket(rows: number): number {
+  const bucket = LIMIT_BUCKETS.find((b) => b >= rows);
+  if (bucket === undefined) throw new RangeError(`a page reads at most ${MAX_PAGE_SIZE + 1} rows, not ${rows}`);
+  return bucket;
+}
+
+/** Prepared statements per database handle and limit bucket, made on first use. */
+export function preparedPerBucket<Statements>(prepare: (db: Queryable, bucket: number) => Statements) {
+  const made = new WeakMap<Queryable, Map<number, Statements>>();
+  return (db: Queryable, rows: number): Statements => {
+    const bucket = limitBucket(rows);
+    let byBucket = made.get(db);
+    if (!byBucket) made.set(db, (byBucket = new Map()));
+    let found = byBucket.get(bucket);
+    if (!found) byBucket.set(bucket, (found = prepare(db, bucket)));
+    return found;
+  };
+}
+
+/**
+ * A limit written into the statement. drizzle's `limit()` makes a number a parameter; given an
+ * SQL chunk it writes the chunk (typed as a number for its signature).
+ */
+export const literalLimit = (bucket: number) => sql.raw(String(Math.trunc(bucket))) as unknown as number;
+
+/** At most `limit` of `rows`. */
+export const atMost = <Row>(rows: Row[], limit: number) => (rows.length > limit ? rows.slice(0, limit) : rows);
 
 /** Cursors are opaque to clients: base64url of the last row's sort key. */
 export function encodeCursor(at: Date, id: string): string {

@@ -1,7 +1,7 @@
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
 import { feedEntries, postViews } from '../../db/schema/read.ts';
-import type { Cursor } from '../pagination.ts';
+import { atMost, literalLimit, preparedPerBucket, type Cursor } from '../pagination.ts';
 import { feedChangesCte } from '../changes.ts';
 import type { Projection, ProjectionContext } from '../projection.ts';
 import type { RecordedEvent } from '../../write/events.ts';
@@ -121,20 +121,19 @@ async function recompute(ctx: ProjectionContext, event: RecordedEvent, readerId:
 
 /**
  * One feed page: an index range scan on (reader_id, created_at, post_id), joined to the posts by
- * key. A prepared statement per database handle (one for the first page, one after a cursor):
- * drizzle builds the SQL once, and postgres.js prepares it once per connection.
+ * key. Prepared statements per database handle and limit bucket (one for the first page, one
+ * after a cursor): drizzle builds the SQL once, postgres.js prepares it once per connection, and
+ * PostgreSQL keeps its plan.
  */
 export async function feedPage(db: Queryable, readerId: string, after: Cursor | null, limit: number): Promise<PagePostRow[]> {
-  let statements = feedStatements.get(db);
-  if (!statements) feedStatements.set(db, (statements = prepareFeedPage(db)));
-  return after
-    ? statements.after.execute({ readerId, at: after.at, id: after.id, limit })
-    : statements.first.execute({ readerId, limit });
+  const statements = feedStatements(db, limit);
+  const rows = after
+    ? await statements.after.execute({ readerId, at: after.at, id: after.id })
+    : await statements.first.execute({ readerId });
+  return atMost(rows, limit);
 }
 
-const feedStatements = new WeakMap<Queryable, ReturnType<typeof prepareFeedPage>>();
-
-function prepareFeedPage(db: Queryable) {
+const feedStatements = preparedPerBucket((db, bucket) => {
   const page = (withCursor: boolean) =>
     db
       .select({ ...getTableColumns(postViews), likedByMe: likedByViewer('readerId') })
@@ -149,7 +148,7 @@ function prepareFeedPage(db: Queryable) {
         ),
       )
       .orderBy(desc(feedEntries.createdAt), desc(feedEntries.postId))
-      .limit(sql.placeholder('limit'))
-      .prepare(withCursor ? 'feed_page_after' : 'feed_page');
+      .limit(literalLimit(bucket))
+      .prepare(`feed_page${withCursor ? '_after' : ''}_${bucket}`);
   return { first: page(false), after: page(true) };
-}
+});

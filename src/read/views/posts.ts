@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../../db/connect.ts';
 import { commentViews, likeViews, postViews, type Views } from '../../db/schema/read.ts';
 import type { Tx } from '../../db/connect.ts';
-import type { Cursor } from '../pagination.ts';
+import { atMost, literalLimit, preparedPerBucket, type Cursor } from '../pagination.ts';
 import { logPostChange } from '../changes.ts';
 import type { Projection } from '../projection.ts';
 
@@ -89,11 +89,12 @@ export function findPosts(db: Queryable, postIds: readonly string[]): Promise<Po
 }
 
 /** One wall page as `viewerId` sees it: an index range scan on (wall_owner_id, created_at, post_id). */
-export function wallPage(db: Queryable, wallOwnerId: string, viewerId: string, after: Cursor | null, limit: number): Promise<PagePostRow[]> {
-  const { wallPage: page } = statementsFor(db);
-  return after
-    ? page.after.execute({ wallOwnerId, viewerId, at: after.at, id: after.id, limit })
-    : page.first.execute({ wallOwnerId, viewerId, limit });
+export async function wallPage(db: Queryable, wallOwnerId: string, viewerId: string, after: Cursor | null, limit: number): Promise<PagePostRow[]> {
+  const page = pageStatements(db, limit).wallPage;
+  const rows = after
+    ? await page.after.execute({ wallOwnerId, viewerId, at: after.at, id: after.id })
+    : await page.first.execute({ wallOwnerId, viewerId });
+  return atMost(rows, limit);
 }
 
 /**
@@ -116,11 +117,14 @@ export async function likedAmong(db: Queryable, userId: string, postIds: readonl
 export async function commentPages(db: Queryable, postIds: readonly string[], after: Cursor | null, limit: number): Promise<Map<string, CommentRow[]>> {
   const pages = new Map<string, CommentRow[]>(postIds.map((id) => [id, []]));
   if (postIds.length === 0 || limit === 0) return pages;
-  const { commentPages: page } = statementsFor(db);
+  const page = pageStatements(db, limit).commentPages;
   const rows = after
-    ? await page.after.execute({ postIds: [...postIds], at: after.at, id: after.id, limit })
-    : await page.first.execute({ postIds: [...postIds], limit });
-  for (const row of rows) pages.get(row.postId)?.push(row);
+    ? await page.after.execute({ postIds: [...postIds], at: after.at, id: after.id })
+    : await page.first.execute({ postIds: [...postIds] });
+  for (const row of rows) {
+    const comments = pages.get(row.postId);
+    if (comments && comments.length < limit) comments.push(row);
+  }
   return pages;
 }
 
@@ -135,15 +139,16 @@ function statementsFor(db: Queryable) {
 const anyId = (column: AnyPgColumn, name: string) => sql`${column} = any(${sql.placeholder(name)}::uuid[])`;
 const before = (at: AnyPgColumn, id: AnyPgColumn) => sql`(${at}, ${id}) < (${sql.placeholder('at')}::timestamptz, ${sql.placeholder('id')}::uuid)`;
 
-function prepareStatements(db: Queryable) {
+/** Pages: prepared per limit bucket, so that PostgreSQL keeps their plans (see limitBucket). */
+const pageStatements = preparedPerBucket((db, bucket) => {
   const wallPage = (withCursor: boolean) =>
     db
       .select({ ...getTableColumns(postViews), likedByMe: likedByViewer('viewerId') })
       .from(postViews)
       .where(and(eq(postViews.wallOwnerId, sql.placeholder('wallOwnerId')), withCursor ? before(postViews.createdAt, postViews.postId) : undefined))
       .orderBy(desc(postViews.createdAt), desc(postViews.postId))
-      .limit(sql.placeholder('limit'))
-      .prepare(withCursor ? 'wall_page_after' : 'wall_page');
+      .limit(literalLimit(bucket))
+      .prepare(`wall_page${withCursor ? '_after' : ''}_${bucket}`);
   // Per post, the newest `limit` comments (before the cursor): a lateral index range scan each.
   const commentPage = (withCursor: boolean) =>
     db
@@ -155,18 +160,20 @@ function prepareStatements(db: Queryable) {
           cross join lateral (
             select comment_id from ${commentViews} c
             where c.post_id = p.post_id ${withCursor ? sql`and (c.created_at, c.comment_id) < (${sql.placeholder('at')}::timestamptz, ${sql.placeholder('id')}::uuid)` : sql``}
-            order by c.created_at desc, c.comment_id desc limit ${sql.placeholder('limit')}) c)`,
+            order by c.created_at desc, c.comment_id desc limit ${literalLimit(bucket)}) c)`,
       )
       .orderBy(desc(commentViews.createdAt), desc(commentViews.commentId))
-      .prepare(withCursor ? 'comment_pages_after' : 'comment_pages');
+      .prepare(`comment_pages${withCursor ? '_after' : ''}_${bucket}`);
+  return { wallPage: { first: wallPage(false), after: wallPage(true) }, commentPages: { first: commentPage(false), after: commentPage(true) } };
+});
+
+function prepareStatements(db: Queryable) {
   return {
     findPosts: db.select().from(postViews).where(anyId(postViews.postId, 'postIds')).prepare('find_posts'),
-    wallPage: { first: wallPage(false), after: wallPage(true) },
     likedAmong: db
       .select({ postId: likeViews.postId })
       .from(likeViews)
       .where(and(eq(likeViews.userId, sql.placeholder('userId')), anyId(likeViews.postId, 'postIds')))
       .prepare('liked_among'),
-    commentPages: { first: commentPage(false), after: commentPage(true) },
   };
 }
