@@ -4,6 +4,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { badInput, DomainError } from '../errors.ts';
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { useRequestBodyLimit } from './body-limit.ts';
 import { useProjectionConsistency } from './consistency-plugin.ts';
 import { createLoaders, type GraphQLContext, type Services } from './context.ts';
 import { maskError } from './errors.ts';
@@ -50,6 +51,8 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    // Counted by useRequestBodyLimit instead, without a stream per request.
+    maxRequestBodySize: false,
     maskedErrors: { maskError },
     logging: {
       debug: (...args) => services.log.debug({ args }, 'yoga'),
@@ -70,7 +73,7 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       headers: EXAMPLE_HEADERS,
       subscriptionsProtocol: 'WS',
     },
-    plugins: [useGraphQlJit(), useProjectionConsistency(), ...extraPlugins],
+    plugins: [useRequestBodyLimit(), useGraphQlJit(), useProjectionConsistency(), ...extraPlugins],
     context: async ({ request, params }) => {
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       let actorId: string | null = null;

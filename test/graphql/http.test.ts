@@ -1,4 +1,6 @@
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { MAX_REQUEST_BYTES } from '../../src/graphql/body-limit.ts';
 import { useTestApp } from '../support/app.ts';
 
 const t = useTestApp();
@@ -38,5 +40,57 @@ describe('HTTP endpoints', () => {
 
   it('answers /health', async () => {
     expect((await get('/health')).status).toBe(200);
+  });
+});
+
+describe('request bodies', () => {
+  /** POSTs `body` to /graphql over real HTTP: with its Content-Length, or chunked (none). */
+  const post = (port: number, body: string, chunked: boolean) =>
+    new Promise<{ status: number; answer: any }>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, answer: JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      if (chunked) {
+        // Several writes and no Content-Length: Node sends Transfer-Encoding: chunked.
+        for (let at = 0; at < body.length; at += 64 * 1024) req.write(body.slice(at, at + 64 * 1024));
+        req.end();
+      } else req.end(body);
+    });
+  /** A request of exactly `bytes` bytes: `{ __typename }` and a comment to fill it. */
+  const padded = (bytes: number) => {
+    const head = JSON.stringify({ query: '{ __typename } #' });
+    return head.replace('#"', `#${'x'.repeat(bytes - head.length)}"`);
+  };
+
+  it(`takes a body up to ${MAX_REQUEST_BYTES} bytes and refuses a longer one with 413 and BAD_USER_INPUT, with a Content-Length or chunked`, async () => {
+    const { port } = await t.app.listen(0, '127.0.0.1');
+    for (const chunked of [false, true]) {
+      const fits = padded(MAX_REQUEST_BYTES);
+      expect(Buffer.byteLength(fits)).toBe(MAX_REQUEST_BYTES);
+      expect(await post(port, fits, chunked)).toEqual({ status: 200, answer: expect.objectContaining({ data: { __typename: 'Query' } }) });
+      const over = await post(port, padded(MAX_REQUEST_BYTES + 1), chunked);
+      expect({ chunked, status: over.status, code: over.answer.errors?.[0]?.extensions?.code, data: over.answer.data }).toEqual({
+        chunked,
+        status: 413,
+        code: 'BAD_USER_INPUT',
+        data: undefined,
+      });
+    }
+  });
+
+  it('refuses a Content-Length that is not a number of bytes', async () => {
+    const response = await t.app.yoga.fetch('http://wall.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '12, 12' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(response.status).toBe(400);
+    expect((await response.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
 });
