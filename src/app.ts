@@ -25,8 +25,8 @@ export interface AppOptions {
   databaseUrl?: string | undefined;
   /** PostgreSQL for the views, when they live apart from the write side (needs databaseUrl). */
   readDatabaseUrl?: string | undefined;
-  /** Connections per PostgreSQL database (default 10). */
-  poolSize?: number;
+  /** Connections per PostgreSQL database (default DEFAULT_POOL_SIZE). */
+  poolSize?: number | undefined;
   /** PGlite's folder; null keeps the embedded database in memory (tests). */
   dataDir?: string | null;
   tokenSecret: string;

@@ -10,7 +10,7 @@ const configSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
   READ_DATABASE_URL: z.string().url().optional(),
-  DB_POOL: z.coerce.number().int().min(1).max(1000).default(10),
+  DB_POOL: z.coerce.number().int().min(1).max(1000).optional(),
   ROLE: z.enum(['all', 'api']).default('all'),
   FEED_LIMIT: z.coerce.number().int().min(1).max(100_000).default(500),
   DATA_DIR: z.string().default('.data'),
@@ -29,8 +29,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** PostgreSQL for the views, apart from the write side (optional). */
   readDatabaseUrl: string | undefined;
-  /** Connections per PostgreSQL database (the embedded database has one). */
-  poolSize: number;
+  /** Connections per PostgreSQL database (the embedded database has one); unset: DEFAULT_POOL_SIZE. */
+  poolSize: number | undefined;
   /** `all`: API and projector in one process; `api`: no projector (run `npm run projector` beside it). */
   role: 'all' | 'api';
   feedLimit: number;

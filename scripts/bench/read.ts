@@ -14,7 +14,7 @@
  *                                                    at most 120 s: JIT and GC threads count in the server's CPU)
  *                                 [--cpu-prof DIR]  (the server runs with node --cpu-prof; summarize with profile.ts)
  *                                 [--server-node-args="--max-semi-space-size=32 ..."]  (more node options for the server; note the =)
- *                                 [--pool 10]  (c: the server's PostgreSQL connections, as DB_POOL)
+ *                                 [--pool N]  (c: the server's PostgreSQL connections, as DB_POOL; default the app's)
  *                                 [--client wrk|node]  (c: the load generator; wrk, from Debian's package, by default when
  *                                                       /usr/bin/wrk exists: it spends a tenth of the CPU per request of
  *                                                       node's http client, and that CPU comes out of the same 2 cores)
@@ -28,6 +28,7 @@ import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { DEFAULT_POOL_SIZE } from '../../src/db/connect.ts';
 import { TokenService } from '../../src/write/identity/tokens.ts';
 import {
   BENCH_TOKEN_SECRET,
@@ -57,7 +58,7 @@ const SQL_CLIENTS = Math.round(numberArg(args, 'sql-clients', 16));
 const CONNECTIONS = Math.round(numberArg(args, 'connections', 32));
 const PORT = Math.round(numberArg(args, 'port', 4100));
 /** The server's connections to PostgreSQL (DB_POOL). */
-const POOL = Math.round(numberArg(args, 'pool', 10));
+const POOL = Math.round(numberArg(args, 'pool', DEFAULT_POOL_SIZE));
 const ONLY = new Set((args.get('only') ?? 'a,b,c').split(','));
 const WRK = '/usr/bin/wrk';
 const CLIENT = args.get('client') ?? (existsSync(WRK) ? 'wrk' : 'node');

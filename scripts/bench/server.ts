@@ -3,7 +3,7 @@
  * listening on 127.0.0.1, signing tokens with the bench secret. read.ts starts it as a child
  * process (so the load generator and the server are separate processes) and stops it with SIGTERM.
  *
- *   node --import tsx scripts/bench/server.ts --db wall_bench --port 4100 [--pool 10]
+ *   node --import tsx scripts/bench/server.ts --db wall_bench --port 4100 [--pool N (default: the app's DEFAULT_POOL_SIZE)]
  */
 import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -16,7 +16,7 @@ const app = await createApp({
   log: createLogger(args.get('log-level') ?? 'warn'),
   limits: { maxFriends: 5000 },
   projector: true,
-  poolSize: numberArg(args, 'pool', 10),
+  poolSize: args.has('pool') ? numberArg(args, 'pool', 0) : undefined,
 });
 const address = await app.listen(numberArg(args, 'port', 4100), '127.0.0.1');
 process.stdout.write(`listening ${address.address}:${address.port} pid ${process.pid}\n`);
