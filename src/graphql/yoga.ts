@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { badInput, DomainError } from '../errors.ts';
@@ -73,7 +73,7 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       headers: EXAMPLE_HEADERS,
       subscriptionsProtocol: 'WS',
     },
-    plugins: [useRequestBodyLimit(), useGraphQlJit(), useProjectionConsistency(), ...extraPlugins],
+    plugins: [useRequestBodyLimit(), useGraphQlJit({}, { enableIf: notASubscription }), useProjectionConsistency(), ...extraPlugins],
     context: async ({ request, params }) => {
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       let actorId: string | null = null;
@@ -101,6 +101,13 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
     },
   });
 }
+
+/**
+ * graphql-jit compiles queries and mutations. Not subscriptions: its subscribe hands the
+ * operation's variables to the field's subscriber in place of the field's arguments, so
+ * `wallChanged(userId: "…")` would arrive without its userId.
+ */
+const notASubscription = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
 
 function parsePosition(value: unknown): bigint | null {
   if (value === undefined || value === null || value === '') return null;

@@ -92,6 +92,23 @@ describe('wallChanged over graphql-ws', () => {
     for (const post of updates) expect(post.id).toBe(postId);
   });
 
+  it('takes its arguments written in the operation or under variables of any name', async () => {
+    const [ada, bob] = [await t.register(), await t.register()];
+    await t.befriend(ada, bob);
+    await t.settle();
+    const before = t.app.live.size;
+    const fields = 'kind postId post { body }';
+    const literal = overWs(bob, `subscription Literal { wallChanged(userId: "${ada.userId}") { ${fields} } }`);
+    const renamed = overWs(bob, `subscription Renamed($whose: ID!) { wallChanged(userId: $whose) { ${fields} } }`, { whose: ada.userId });
+    await subscribed(before + 2);
+    const published = await t.command('publishPost', { body: 'to both' }, ada.token);
+    for (const stream of [literal, renamed]) {
+      const [message] = await stream.take(1);
+      expect(message!.errors).toBeUndefined();
+      expect(change(message)).toEqual({ kind: 'ADDED', postId: published.aggregateId, post: { body: 'to both' } });
+    }
+  });
+
   it('refuses with the stable codes: no token, a stranger, a malformed id, an unknown person, a bad since', async () => {
     const [ada, stranger] = [await t.register(), await t.register()];
     await t.settle();
