@@ -15,6 +15,7 @@ import { CommandBus } from './write/bus.ts';
 import { allCommands } from './write/commands/index.ts';
 import { assertLogBelongsToCluster, countEventsAfter, headPosition } from './write/event-log.ts';
 import { IdentityService } from './write/identity/identity.ts';
+import { SignInLimits, type SignInLimitOptions } from './write/identity/sign-in-limits.ts';
 import { TokenService } from './write/identity/tokens.ts';
 
 /** The projector lock's name: one active projector per views database. */
@@ -49,6 +50,8 @@ export interface AppOptions {
   wsKeepAliveMs?: number;
   /** How long a shutdown waits for requests in flight. */
   shutdownGraceMs?: number;
+  /** Wrong passwords allowed before signIn answers RATE_LIMITED (defaults: DEFAULT_SIGN_IN_LIMITS). */
+  signInLimits?: SignInLimitOptions;
   now?: () => Date;
   newId?: () => string;
 }
@@ -142,7 +145,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   }).register(...allCommands);
 
-  const identity = new IdentityService(writeDb, new TokenService(options.tokenSecret));
+  const identity = new IdentityService(writeDb, new TokenService(options.tokenSecret), new SignInLimits(options.signInLimits));
   const live = new ChangeHub({
     viewsDb,
     log: log.child({ role: 'live' }),

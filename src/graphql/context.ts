@@ -34,6 +34,8 @@ export interface GraphQLContext {
   authError: DomainError | null;
   /** A receipt position the caller wants the views to have applied before reading. */
   consistentWith: bigint | null;
+  /** The client's address, when the request came over the network (sign-in limits count by it). */
+  clientAddress: string | null;
   loaders: Loaders;
 }
 

@@ -129,13 +129,14 @@ const SIGN_IN_PROFILE_WAIT_MS = 5000;
 builder.mutationField('signIn', (t) =>
   t.field({
     type: SessionRef,
-    description: 'Exchanges a handle and password for a token. UNAUTHENTICATED when either is wrong.',
+    description:
+      'Exchanges a handle and password for a token. UNAUTHENTICATED when either is wrong; RATE_LIMITED (with extensions.retryAfterSeconds) after too many wrong passwords for the handle.',
     args: {
       handle: t.arg.string({ required: true, description: 'The handle (any case).' }),
       password: t.arg.string({ required: true, description: 'The password.' }),
     },
     resolve: async (_root, { handle, password }, ctx) => {
-      const { userId, token } = await ctx.services.identity.signIn(handle, password);
+      const { userId, token } = await ctx.services.identity.signIn(handle, password, ctx.clientAddress ?? 'local');
       const deadline = Date.now() + SIGN_IN_PROFILE_WAIT_MS;
       let user = await loadProfile(ctx, userId);
       while (!user && Date.now() < deadline) {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -74,7 +75,7 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       subscriptionsProtocol: 'WS',
     },
     plugins: [useRequestBodyLimit(), useGraphQlJit({}, { enableIf: notASubscription }), useProjectionConsistency(), ...extraPlugins],
-    context: async ({ request, params }) => {
+    context: async ({ request, params, ...server }) => {
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       let actorId: string | null = null;
       let authError: DomainError | null = null;
@@ -96,6 +97,8 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
         actorId,
         authError,
         consistentWith: parsePosition(requested),
+        // The Node server (HTTP, and graphql-ws's upgrade request) hands over its request.
+        clientAddress: (server as { req?: IncomingMessage }).req?.socket?.remoteAddress ?? null,
         loaders: createLoaders(services.viewsDb, actorId),
       };
     },

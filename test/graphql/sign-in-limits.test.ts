@@ -1,0 +1,72 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../support/app.ts';
+
+const WINDOW_SECONDS = 2;
+const t = useTestApp({ signInLimits: { perAddress: 3, perHandle: 5, windowSeconds: WINDOW_SECONDS } });
+const PASSWORD = 'correct horse battery';
+const SIGN_IN = `mutation($handle: String!, $password: String!) { signIn(handle: $handle, password: $password) { token user { handle } } }`;
+
+let url: string;
+beforeAll(async () => {
+  const { port } = await t.app.listen(0, '127.0.0.1');
+  url = `http://127.0.0.1:${port}/graphql`;
+});
+
+/** signIn over real HTTP (the client address is 127.0.0.1), or in process (no address). */
+async function signIn(handle: string, password: string, over: 'http' | 'process' = 'http') {
+  const result =
+    over === 'http'
+      ? ((await (
+          await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: SIGN_IN, variables: { handle, password } }) })
+        ).json()) as { data?: any; errors?: { extensions?: Record<string, any> }[] })
+      : await t.gql(SIGN_IN, { handle, password });
+  const error = result.errors?.[0]?.extensions;
+  return error ? { code: error['code'] as string, retryAfterSeconds: error['retryAfterSeconds'] as number | undefined } : { code: 'OK', handle: result.data.signIn.user.handle as string };
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('signIn limits wrong passwords', () => {
+  it('per handle and address: refuses the right password too once the count is spent, leaves other handles alone, and lets the handle try again after the window', async () => {
+    const [ann, bob] = [await t.register(), await t.register()];
+    await t.settle();
+    for (let i = 0; i < 3; i++) expect(await signIn(ann.handle, 'wrong password')).toEqual({ code: 'UNAUTHENTICATED' });
+    const refused = await signIn(ann.handle, PASSWORD);
+    expect(refused.code).toBe('RATE_LIMITED');
+    expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(WINDOW_SECONDS);
+    // The handle in another letter case is the same handle; another handle is not.
+    expect((await signIn(ann.handle.toUpperCase(), PASSWORD)).code).toBe('RATE_LIMITED');
+    expect(await signIn(bob.handle, PASSWORD)).toEqual({ code: 'OK', handle: bob.handle });
+    // The same handle from another address (here: in process) still signs in.
+    expect(await signIn(ann.handle, PASSWORD, 'process')).toEqual({ code: 'OK', handle: ann.handle });
+
+    await wait(WINDOW_SECONDS * 1000 + 200);
+    expect(await signIn(ann.handle, PASSWORD)).toEqual({ code: 'OK', handle: ann.handle });
+  });
+
+  it('a right password clears its address’s count', async () => {
+    const ann = await t.register();
+    await t.settle();
+    for (let i = 0; i < 2; i++) expect((await signIn(ann.handle, 'wrong password')).code).toBe('UNAUTHENTICATED');
+    expect((await signIn(ann.handle, PASSWORD)).code).toBe('OK');
+    for (let i = 0; i < 3; i++) expect((await signIn(ann.handle, 'wrong password')).code).toBe('UNAUTHENTICATED');
+    expect((await signIn(ann.handle, 'wrong password')).code).toBe('RATE_LIMITED');
+  });
+
+  it('per handle from every address: refused everywhere once the handle’s count is spent', async () => {
+    const ann = await t.register();
+    await t.settle();
+    for (let i = 0; i < 3; i++) expect((await signIn(ann.handle, 'wrong password', 'http')).code).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < 2; i++) expect((await signIn(ann.handle, 'wrong password', 'process')).code).toBe('UNAUTHENTICATED');
+    // 5 failures for the handle: the in-process pair has spent 2 of its 3, the handle all 5.
+    expect((await signIn(ann.handle, PASSWORD, 'process')).code).toBe('RATE_LIMITED');
+  });
+
+  it('attempts made at the same time cannot pass the bound together', async () => {
+    const ann = await t.register();
+    await t.settle();
+    const codes = (await Promise.all(Array.from({ length: 6 }, () => signIn(ann.handle, 'wrong password')))).map((r) => r.code).sort();
+    expect(codes).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
+  });
+});
