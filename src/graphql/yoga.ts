@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, Kind, type ExecutionArgs } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { badInput, DomainError } from '../errors.ts';
@@ -74,7 +74,7 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       headers: EXAMPLE_HEADERS,
       subscriptionsProtocol: 'WS',
     },
-    plugins: [useRequestBodyLimit(), useGraphQlJit({}, { enableIf: notASubscription }), useProjectionConsistency(), ...extraPlugins],
+    plugins: [useRequestBodyLimit(), useGraphQlJit({}, { enableIf: jitCompiles }), useProjectionConsistency(), ...extraPlugins],
     context: async ({ request, params, ...server }) => {
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       let actorId: string | null = null;
@@ -106,11 +106,17 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
 }
 
 /**
- * graphql-jit compiles queries and mutations. Not subscriptions: its subscribe hands the
- * operation's variables to the field's subscriber in place of the field's arguments, so
- * `wallChanged(userId: "…")` would arrive without its userId.
+ * What graphql-jit compiles: documents of one query or mutation. Not subscriptions: its subscribe
+ * hands the operation's variables to the field's subscriber in place of the field's arguments,
+ * so `wallChanged(userId: "…")` would arrive without its userId. Not documents of several
+ * operations: it keeps one compiled operation per document (and Yoga's parse cache hands every
+ * request with the same text the same document), so after `mutation Publish` had run, asking the
+ * same document for `query Feed` would publish again.
  */
-const notASubscription = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
+export function jitCompiles(args: ExecutionArgs): boolean {
+  const operations = args.document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  return operations.length === 1 && operations[0]!.operation !== 'subscription';
+}
 
 function parsePosition(value: unknown): bigint | null {
   if (value === undefined || value === null || value === '') return null;
