@@ -1,4 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/connect.ts';
+import { IdentityService } from '../../src/write/identity/identity.ts';
+import { addressKey, SignInLimits } from '../../src/write/identity/sign-in-limits.ts';
+import { TokenService } from '../../src/write/identity/tokens.ts';
 import { useTestApp } from '../support/app.ts';
 
 const WINDOW_SECONDS = 2;
@@ -68,5 +72,57 @@ describe('signIn limits wrong passwords', () => {
     await t.settle();
     const codes = (await Promise.all(Array.from({ length: 6 }, () => signIn(ann.handle, 'wrong password')))).map((r) => r.code).sort();
     expect(codes).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
+  });
+});
+
+describe('signIn limits wrong passwords from one address across handles', () => {
+  const t = useTestApp({ signInLimits: { perAddress: 10, perHandle: 10, perAddressAllHandles: 3, windowSeconds: 60 } });
+  let url: string;
+  beforeAll(async () => {
+    const { port } = await t.app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${port}/graphql`;
+  });
+  const attempt = async (handle: string, password: string) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: SIGN_IN, variables: { handle, password } }) });
+    const body = (await response.json()) as { errors?: { message: string; extensions: { code: string } }[] };
+    return body.errors?.[0] ? `${body.errors[0].extensions.code}: ${body.errors[0].message}` : 'OK';
+  };
+
+  it('refuses an address that tried one password on many handles, and does not count handles no one can have', async () => {
+    const people = [await t.register(), await t.register(), await t.register(), await t.register()];
+    await t.settle();
+    // Malformed handles (too short, a space) cannot be anyone's: refused like a wrong password, not counted.
+    for (let i = 0; i < 5; i++) for (const handle of ['ab', 'no such handle']) expect(await attempt(handle, 'password1')).toMatch(/^UNAUTHENTICATED/);
+    for (const person of people.slice(0, 3)) expect(await attempt(person.handle, 'password1')).toMatch(/^UNAUTHENTICATED/);
+    expect(await attempt(people[3]!.handle, PASSWORD)).toMatch(/^RATE_LIMITED: Too many wrong passwords from this address/);
+    // In process (another address) the same person signs in.
+    expect((await t.gql(SIGN_IN, { handle: people[3]!.handle, password: PASSWORD })).data?.['signIn'].user.handle).toBe(people[3]!.handle);
+  });
+});
+
+describe('SignInLimits', () => {
+  it('counts an IPv6 client by its /64 and an IPv4-mapped one as IPv4', () => {
+    expect(addressKey('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(addressKey('10.1.2.3')).toBe('10.1.2.3');
+    expect(addressKey('2001:db8::1')).toBe(addressKey('2001:db8:0:0:ffff::2'));
+    expect(addressKey('2001:db8::1')).not.toBe(addressKey('2001:db8:0:1::1'));
+    expect(addressKey('local')).toBe('local');
+  });
+
+  it('gives an attempt back when the password could not be checked (the database failed)', async () => {
+    const limits = new SignInLimits({ perAddress: 1, perHandle: 1, perAddressAllHandles: 1, windowSeconds: 60 });
+    const closed = await openDatabase({ dataDir: null });
+    await closed.close();
+    const identity = new IdentityService(closed.db, new TokenService('x'.repeat(32)), limits);
+    for (let i = 0; i < 3; i++) {
+      const error = await identity.signIn('ann_1', 'password1', '10.0.0.1').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect((error as { code?: string }).code).not.toBe('RATE_LIMITED');
+    }
+    // The one failure allowed is still there to spend.
+    await (await limits.attempt('ann_1', '10.0.0.1')).cancelled();
   });
 });

@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/connect.ts';
 import { users } from '../../db/schema/write.ts';
 import { unauthenticated } from '../../errors.ts';
+import { field } from '../commands/rules.ts';
 import { verifyPassword } from './password.ts';
 import { SignInLimits } from './sign-in-limits.ts';
 import type { TokenService } from './tokens.ts';
@@ -14,19 +15,35 @@ export class IdentityService {
     private readonly limits: SignInLimits = new SignInLimits(),
   ) {}
 
-  /** A token for the right handle and password; RATE_LIMITED after too many wrong ones (SignInLimits). */
+  /**
+   * A token for the right handle and password; RATE_LIMITED after too many wrong ones
+   * (SignInLimits), counted per handle and per client address `from`.
+   */
   async signIn(handle: string, password: string, from = 'local'): Promise<{ userId: string; token: string }> {
+    if (!field.handle.safeParse(handle).success) {
+      // No one has such a handle: the same answer and work as a wrong password, and nothing counted.
+      await verifyPassword(password, DUMMY_HASH);
+      throw wrong();
+    }
     const attempt = await this.limits.attempt(handle, from);
-    const [user] = await this.db
-      .select({ id: users.id, passwordHash: users.passwordHash })
-      .from(users)
-      .where(eq(sql`lower(${users.handle})`, handle.toLowerCase()));
-    // The same answer, and about the same work, whether the handle or the password is wrong.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok) throw unauthenticated('Wrong handle or password.');
+    let user: { id: string; passwordHash: string } | undefined;
+    let ok: boolean;
+    try {
+      [user] = await this.db
+        .select({ id: users.id, passwordHash: users.passwordHash })
+        .from(users)
+        .where(eq(sql`lower(${users.handle})`, handle.toLowerCase()));
+      // The same answer, and about the same work, whether the handle or the password is wrong.
+      ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    } catch (error) {
+      await attempt.cancelled();
+      throw error;
+    }
+    if (!user || !ok) throw wrong();
     await attempt.succeeded();
     return { userId: user.id, token: await this.tokens.issue(user.id) };
   }
 }
 
+const wrong = () => unauthenticated('Wrong handle or password.');
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { DomainError } from '../../errors.ts';
 
@@ -6,57 +7,79 @@ export interface SignInLimitOptions {
   perAddress?: number;
   /** Wrong passwords for one handle from all addresses within the window (a spread-out guess); then the handle waits. */
   perHandle?: number;
+  /** Wrong passwords from one client address for all handles within the window (one password tried on many handles). */
+  perAddressAllHandles?: number;
   /** The window, in seconds: a failure counts until this long after the first one of its window. */
   windowSeconds?: number;
 }
 
-export const DEFAULT_SIGN_IN_LIMITS = { perAddress: 10, perHandle: 100, windowSeconds: 15 * 60 } as const;
+export const DEFAULT_SIGN_IN_LIMITS = { perAddress: 10, perHandle: 100, perAddressAllHandles: 100, windowSeconds: 15 * 60 } as const;
+
+/** What a counted attempt turned out to be, once the password was checked (or could not be). */
+export interface SignInAttempt {
+  /** The password was right: the attempt is given back, and its handle and address start over. */
+  succeeded(): Promise<void>;
+  /** The password could not be checked (the database failed): the attempt is given back. */
+  cancelled(): Promise<void>;
+}
 
 /**
  * Guessing passwords is slowed down by counting wrong ones: per handle and client address (one
- * source trying one account), and per handle alone (many sources). A success clears its pair.
- * Counting per pair first means that someone failing on purpose from elsewhere does not lock the
- * owner out until the much larger per-handle count is spent. The counts live in this process's
- * memory (several API processes count apart), and only failures count, so the scrypt cost of a
- * sign-in stays the caller's until its handle is refused.
+ * source trying one account), per handle (many sources), and per address (one source trying many
+ * handles). A success clears its pair. Counting per pair first means that someone failing on
+ * purpose from elsewhere does not lock the owner out until the much larger per-handle count is
+ * spent. An IPv6 client counts by its /64 (one host holds a whole /64), an IPv4-mapped one as IPv4.
+ * The counts live in this process's memory (several API processes count apart).
  */
 export class SignInLimits {
   private readonly pairs: RateLimiterMemory;
   private readonly handles: RateLimiterMemory;
+  private readonly addresses: RateLimiterMemory;
 
   constructor(options: SignInLimitOptions = {}) {
-    const { perAddress, perHandle, windowSeconds } = { ...DEFAULT_SIGN_IN_LIMITS, ...options };
+    const { perAddress, perHandle, perAddressAllHandles, windowSeconds } = { ...DEFAULT_SIGN_IN_LIMITS, ...options };
     this.pairs = new RateLimiterMemory({ keyPrefix: 'pair', points: perAddress, duration: windowSeconds });
     this.handles = new RateLimiterMemory({ keyPrefix: 'handle', points: perHandle, duration: windowSeconds });
+    this.addresses = new RateLimiterMemory({ keyPrefix: 'address', points: perAddressAllHandles, duration: windowSeconds });
   }
 
   /**
    * Counts an attempt as a failure before the password is checked (so attempts made at the same
    * time cannot pass the bound together), or refuses it with RATE_LIMITED and the seconds to wait.
-   * Call `succeeded` when the password was right: that takes the count back.
+   * `handle` must be a well-formed handle: the caller refuses others without counting them, so
+   * that made-up handles cannot fill this memory.
    */
-  async attempt(handle: string, address: string): Promise<{ succeeded(): Promise<void> }> {
-    const keys = keysOf(handle, address);
+  async attempt(handle: string, address: string): Promise<SignInAttempt> {
+    const h = handle.toLowerCase();
+    const a = addressKey(address);
     const counted = [
-      { limiter: this.pairs, key: keys.pair, result: await this.pairs.penalty(keys.pair) },
-      { limiter: this.handles, key: keys.handle, result: await this.handles.penalty(keys.handle) },
+      { limiter: this.pairs, key: `${h} ${a}` },
+      { limiter: this.handles, key: h },
+      { limiter: this.addresses, key: a },
     ];
-    const over = counted.find((c) => c.result.consumedPoints > c.limiter.points);
-    if (over) {
+    const results = await Promise.all(counted.map((c) => c.limiter.penalty(c.key)));
+    const giveBack = () => Promise.all(counted.map((c) => c.limiter.reward(c.key))).then(() => undefined);
+    const over = results.findIndex((r, i) => r.consumedPoints > counted[i]!.limiter.points);
+    if (over >= 0) {
       // A refused attempt checks no password: it is not a failure.
-      await Promise.all(counted.map((c) => c.limiter.reward(c.key)));
-      const seconds = Math.max(1, Math.ceil(over.result.msBeforeNext / 1000));
-      throw new DomainError('RATE_LIMITED', `Too many wrong passwords for this handle; try again in ${seconds} s.`, { retryAfterSeconds: seconds });
+      await giveBack();
+      const seconds = Math.max(1, Math.ceil(results[over]!.msBeforeNext / 1000));
+      const whose = over === 2 ? 'from this address' : 'for this handle';
+      throw new DomainError('RATE_LIMITED', `Too many wrong passwords ${whose}; try again in ${seconds} s.`, { retryAfterSeconds: seconds });
     }
     return {
       succeeded: async () => {
-        await Promise.all([this.pairs.delete(keys.pair), this.handles.reward(keys.handle)]);
+        await Promise.all([this.pairs.delete(counted[0]!.key), this.handles.reward(h), this.addresses.reward(a)]);
       },
+      cancelled: giveBack,
     };
   }
 }
 
-const keysOf = (handle: string, address: string) => {
-  const h = handle.toLowerCase();
-  return { pair: `${h} ${address}`, handle: h };
-};
+/** The key an address counts under: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64, anything else as given. */
+export function addressKey(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  return `${(parsed as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+}
