@@ -41,13 +41,15 @@ export class DatabaseUnreachableError extends Error {
 }
 
 /**
- * Connections per PostgreSQL database unless DB_POOL says otherwise: twice the cores, at least 4.
- * More is slower on a small machine: postgres.js pipelines the queries queued on a connection
- * into one write, and PostgreSQL answers them in one go; spread over many connections, each query
- * costs its own system calls and wake-ups. On 2 cores a feed page cost 0.52 ms of CPU (server and
- * PostgreSQL) with 4 connections and 0.63 ms with 10 (README, Performance).
+ * Connections per PostgreSQL database unless DB_POOL says otherwise: twice the cores, at least 4
+ * and at most 16 (the cores Node sees can be the host's, not a container's CPU quota, and
+ * PostgreSQL allows 100 connections by default). More is slower on a small machine: postgres.js
+ * pipelines the queries queued on a connection into one write, and PostgreSQL answers them in one
+ * go; spread over many connections, each query costs its own system calls and wake-ups. On 2 cores
+ * a feed page cost 0.52 ms of CPU (server and PostgreSQL) with 4 connections and 0.63 ms with 10
+ * (README, Performance).
  */
-export const DEFAULT_POOL_SIZE = Math.max(4, 2 * availableParallelism());
+export const DEFAULT_POOL_SIZE = Math.min(16, Math.max(4, 2 * availableParallelism()));
 
 /** Opens PostgreSQL at `url`, or embedded PGlite in `dataDir` (in memory when `dataDir` is null). */
 export async function openDatabase(options: { url?: string | undefined; dataDir?: string | null; poolSize?: number | undefined }): Promise<Database> {

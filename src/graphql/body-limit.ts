@@ -26,7 +26,7 @@ export function useRequestBodyLimit(limit = MAX_REQUEST_BYTES): Plugin {
       }
       setRequestParser(async (unmeasured) => {
         const body = await readAtMost(unmeasured, limit);
-        return requestParser(new fetchAPI.Request(unmeasured.url, { method: unmeasured.method, headers: unmeasured.headers, body }));
+        return requestParser(new fetchAPI.Request(unmeasured.url, { method: unmeasured.method, headers: unmeasured.headers, signal: unmeasured.signal, body }));
       });
     },
   };

@@ -17,6 +17,8 @@ export function thenMaybe<T, R>(value: MaybePromise<T>, f: (value: T) => R): May
  */
 export class Loader<K, V, C = K> {
   private readonly held = new Map<C, V>();
+  /** How many times a key was cleared: a load started before a clear holds nothing. */
+  private clears = 0;
   private readonly loader: DataLoader<K, V, C>;
 
   constructor(batch: DataLoader.BatchLoadFn<K, V>, private readonly keyOf: (key: K) => C = (key) => key as unknown as C) {
@@ -26,10 +28,19 @@ export class Loader<K, V, C = K> {
   load(key: K): MaybePromise<V> {
     const c = this.keyOf(key);
     if (this.held.has(c)) return this.held.get(c)!;
+    const cleared = this.clears;
     return this.loader.load(key).then((value) => {
-      this.held.set(c, value);
+      // A load that was in flight when the key was cleared must not bring the old value back.
+      if (this.clears === cleared) this.held.set(c, value);
       return value;
     });
+  }
+
+  /** The value held for `key`; for callers that loaded it (loadAll, a primed page) just before. */
+  peek(key: K): V {
+    const c = this.keyOf(key);
+    if (!this.held.has(c)) throw new Error(`nothing is held for ${String(c)}`);
+    return this.held.get(c)!;
   }
 
   /** Loads every key not held yet in one batch; afterwards `load` answers them at once. */
@@ -53,6 +64,7 @@ export class Loader<K, V, C = K> {
 
   /** Forgets `key`: the next load reads it again. */
   clear(key: K): this {
+    this.clears++;
     this.held.delete(this.keyOf(key));
     this.loader.clear(key);
     return this;

@@ -28,7 +28,11 @@ UserRef.implement({
         const size = pageSize(args.first);
         const rows = await friendsPage(ctx.services.viewsDb, user.userId, decodeCursor(args.after), size + 1);
         await ctx.loaders.profile.loadAll(rows.slice(0, size).map((r) => r.friendId));
-        return toConnection(rows, size, (r) => ({ at: r.since, id: r.friendId }), (r) => ctx.loaders.profile.load(r.friendId) as ProfileRow);
+        return toConnection(rows, size, (r) => ({ at: r.since, id: r.friendId }), (r) => {
+          const profile = ctx.loaders.profile.peek(r.friendId);
+          if (!profile) throw new Error(`profile ${r.friendId} is missing from the views`);
+          return profile;
+        });
       },
     }),
   }),
