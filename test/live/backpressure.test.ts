@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket, { type ClientOptions } from 'ws';
 import { DomainError } from '../../src/errors.ts';
 import type { Topic } from '../../src/read/changes.ts';
@@ -8,7 +8,7 @@ import type { ChangeHub, ResumePoint } from '../../src/read/live/hub.ts';
 import type { LiveMessage } from '../../src/read/live/subscriber.ts';
 import { useTestApp, type Person, type Receipt } from '../support/app.ts';
 import { databaseKind } from '../support/database.ts';
-import { POST_CHANGE_FIELDS, wsClient, type Stream } from '../support/live.ts';
+import { POST_CHANGE_FIELDS, useLiveServer } from '../support/live.ts';
 
 /*
  * Slow, stalled and dead subscribers: each costs a bounded queue, is ended when it falls too far
@@ -248,19 +248,7 @@ async function rawClient(url: string, token: string, options: ClientOptions = {}
 describe(`a WebSocket client that stops reading (${databaseKind()})`, () => {
   // Pings far apart: a client that does not read does not answer them either (see the next describe).
   const t = useTestApp({ livePollMs: 200, wsKeepAliveMs: 60_000 });
-  let ws: string;
-  const clients: { dispose(): unknown }[] = [];
-  const streams: Stream[] = [];
-
-  beforeAll(async () => {
-    const { port } = await t.app.listen(0, '127.0.0.1');
-    ws = `ws://127.0.0.1:${port}/graphql`;
-  });
-
-  afterAll(async () => {
-    for (const s of streams) s.close();
-    await Promise.all(clients.map((c) => c.dispose()));
-  });
+  const server = useLiveServer(t);
 
   /*
    * What this shows, and what it does not: the paused client's messages go into its TCP buffers
@@ -277,15 +265,12 @@ describe(`a WebSocket client that stops reading (${databaseKind()})`, () => {
     await t.settle();
     const before = t.app.live.size;
 
-    const paused = await rawClient(ws, friend.token);
+    const paused = await rawClient(server.ws, friend.token);
     paused.subscribe('1', WALL, { userId: owner.userId });
     await until(() => t.app.live.size === before + 1, 'the paused subscriber');
     paused.socket.pause();
 
-    const client = wsClient(ws, owner.token);
-    clients.push(client);
-    const normal = client.subscribe$(WALL, { userId: owner.userId });
-    streams.push(normal);
+    const normal = server.overWs(owner, WALL, { userId: owner.userId });
     await until(() => t.app.live.size === before + 2, 'the normal subscriber');
 
     const latencies: number[] = [];
@@ -316,32 +301,17 @@ describe(`a WebSocket client that stops reading (${databaseKind()})`, () => {
 
 describe(`a WebSocket client that stops answering pings (${databaseKind()})`, () => {
   const t = useTestApp({ livePollMs: 200, wsKeepAliveMs: 200 });
-  let ws: string;
-  const clients: { dispose(): unknown }[] = [];
-  const streams: Stream[] = [];
-
-  beforeAll(async () => {
-    const { port } = await t.app.listen(0, '127.0.0.1');
-    ws = `ws://127.0.0.1:${port}/graphql`;
-  });
-
-  afterAll(async () => {
-    for (const s of streams) s.close();
-    await Promise.all(clients.map((c) => c.dispose()));
-  });
+  const server = useLiveServer(t);
 
   it('is terminated by the server, and its subscriptions leave the hub; a live client stays', async () => {
     const owner = await t.register();
     await t.settle();
     const before = t.app.live.size;
 
-    const client = wsClient(ws, owner.token);
-    clients.push(client);
-    const alive = client.subscribe$(WALL, { userId: owner.userId });
-    streams.push(alive);
+    const alive = server.overWs(owner, WALL, { userId: owner.userId });
     await until(() => t.app.live.size === before + 1, 'the live subscriber');
 
-    const dead = await rawClient(ws, owner.token, { autoPong: false });
+    const dead = await rawClient(server.ws, owner.token, { autoPong: false });
     dead.subscribe('1', WALL, { userId: owner.userId });
     dead.subscribe('2', WALL, { userId: owner.userId });
     await until(() => t.app.live.size === before + 3, 'the dead client’s two subscriptions');

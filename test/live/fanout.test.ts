@@ -7,7 +7,7 @@ import { readCheckpoint } from '../../src/read/checkpoint.ts';
 import { allProjections } from '../../src/read/views/index.ts';
 import { useTestApp, type Person } from '../support/app.ts';
 import { databaseKind } from '../support/database.ts';
-import { POST_CHANGE_FIELDS, wsClient, type Stream } from '../support/live.ts';
+import { POST_CHANGE_FIELDS, useLiveServer, type Stream } from '../support/live.ts';
 
 /*
  * Fan-out cost: the hub reads each batch's change-log rows once and loads every changed post and
@@ -23,12 +23,10 @@ import { POST_CHANGE_FIELDS, wsClient, type Stream } from '../support/live.ts';
 
 const t = useTestApp({ projector: false, livePollMs: 60_000 });
 const log = createLogger('silent');
-let ws: string;
+const server = useLiveServer(t, { autoClose: false });
 let projector: Projector;
 /** On PostgreSQL the projector gets a connection pool of its own, so its statements are not counted. */
 let projectorDatabase: Database | null = null;
-const clients: { dispose(): unknown }[] = [];
-const streams: Stream[] = [];
 
 /** Every statement the API side's drizzle sends, with the time it was sent. */
 const statements: { at: number; sql: string }[] = [];
@@ -36,8 +34,6 @@ let counting = false;
 let lastStatementAt = 0;
 
 beforeAll(async () => {
-  const { port } = await t.app.listen(0, '127.0.0.1');
-  ws = `ws://127.0.0.1:${port}/graphql`;
   if (t.databaseUrl) projectorDatabase = await openDatabase({ url: t.databaseUrl, poolSize: 2 });
   const db = projectorDatabase?.db ?? t.app.database.db;
   projector = new Projector({ eventsDb: db, viewsDb: db, projections: allProjections, log });
@@ -49,8 +45,7 @@ beforeAll(async () => {
 
 // Each test starts with an empty hub, whose tail then starts at the end of the log.
 afterEach(async () => {
-  for (const s of streams.splice(0)) s.close();
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await server.closeAll();
   await hubSize(0);
 });
 
@@ -65,11 +60,8 @@ const change = (m: { data?: any } | undefined) => m?.data?.wallChanged ?? m?.dat
 
 /** `perClient` subscriptions on one graphql-ws connection signed in as `person`. */
 function subscribe(person: Person, query: string, variables: Record<string, unknown>, perClient: number): Stream[] {
-  const client = wsClient(ws, person.token);
-  clients.push(client);
-  const mine = Array.from({ length: perClient }, () => client.subscribe$(query, variables));
-  streams.push(...mine);
-  return mine;
+  const client = server.client(person);
+  return Array.from({ length: perClient }, () => server.track(client.subscribe$(query, variables)));
 }
 
 /** Waits for the hub to hold exactly `n` subscribers. */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { rebuildViews } from '../../src/projector/rebuild.ts';
 import type { Topic } from '../../src/read/changes.ts';
@@ -8,7 +8,7 @@ import { DEFAULT_FEED_LIMIT } from '../../src/read/views/feed.ts';
 import { allProjections } from '../../src/read/views/index.ts';
 import { useTestApp, type Person, type Receipt, type TestApp } from '../support/app.ts';
 import { databaseKind } from '../support/database.ts';
-import { POST_CHANGE_FIELDS, wsClient, type Stream } from '../support/live.ts';
+import { POST_CHANGE_FIELDS, useLiveServer } from '../support/live.ts';
 
 /*
  * Resuming with `since`: a subscriber that passes a receipt's position first gets every change
@@ -93,27 +93,7 @@ async function hubSubscriber(hub: ChangeHub, topic: Topic, viewer: Person, since
 
 describe(`resuming with since (${databaseKind()})`, () => {
   const t = useTestApp({ livePollMs: 200 });
-  let ws: string;
-  const clients: { dispose(): unknown }[] = [];
-  const streams: Stream[] = [];
-
-  beforeAll(async () => {
-    const { port } = await t.app.listen(0, '127.0.0.1');
-    ws = `ws://127.0.0.1:${port}/graphql`;
-  });
-
-  afterAll(async () => {
-    for (const s of streams) s.close();
-    await Promise.all(clients.map((c) => c.dispose()));
-  });
-
-  function overWs(person: Person, query: string, variables: Record<string, unknown>) {
-    const client = wsClient(ws, person.token);
-    clients.push(client);
-    const stream = client.subscribe$(query, variables);
-    streams.push(stream);
-    return stream;
-  }
+  const { overWs } = useLiveServer(t);
 
   /** A wall (owner and a friend) with history before `since`, and a writer that goes on. */
   async function wallScenario() {
@@ -327,27 +307,8 @@ describe(`resuming with since (${databaseKind()})`, () => {
 describe(`a since the change log no longer covers (${databaseKind()})`, () => {
   // The smallest log the configuration accepts is 100 rows; the app option goes straight to the projector.
   const t = useTestApp({ changeLogSize: 5, livePollMs: 200 });
-  let ws: string;
-  const clients: { dispose(): unknown }[] = [];
-  const streams: Stream[] = [];
-
-  beforeAll(async () => {
-    const { port } = await t.app.listen(0, '127.0.0.1');
-    ws = `ws://127.0.0.1:${port}/graphql`;
-  });
-
-  afterAll(async () => {
-    for (const s of streams) s.close();
-    await Promise.all(clients.map((c) => c.dispose()));
-  });
-
-  function overWs(person: Person, variables: Record<string, unknown>) {
-    const client = wsClient(ws, person.token);
-    clients.push(client);
-    const stream = client.subscribe$(WALL, variables);
-    streams.push(stream);
-    return stream;
-  }
+  const server = useLiveServer(t);
+  const overWs = (person: Person, variables: Record<string, unknown>) => server.overWs(person, WALL, variables);
 
   /** A wall with one post and `n` edits of it, each one change-log row. */
   async function edits(owner: Person, postId: string, n: number, from = 0) {

@@ -1,43 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useTestApp, type Person } from '../support/app.ts';
 import { FeedChangedDocument, PostChangedDocument, WallChangedDocument } from '../generated/graphql.ts';
-import { sseSubscribe, wsClient, type Operation, type Stream } from '../support/live.ts';
+import { useLiveServer } from '../support/live.ts';
 
 const t = useTestApp({ livePollMs: 200 });
-let http: string;
-let ws: string;
-const clients: { dispose(): unknown }[] = [];
-const streams: Stream[] = [];
-
-beforeAll(async () => {
-  const { port } = await t.app.listen(0, '127.0.0.1');
-  http = `http://127.0.0.1:${port}/graphql`;
-  ws = `ws://127.0.0.1:${port}/graphql`;
-});
-
-afterAll(async () => {
-  for (const s of streams) s.close();
-  await Promise.all(clients.map((c) => c.dispose()));
-});
+const live = useLiveServer(t);
+const { overWs, overSse } = live;
 
 // The typed operations of test/operations/live.graphql, as a client generates them.
 const WALL = WallChangedDocument;
 const FEED = FeedChangedDocument;
 const POST = PostChangedDocument;
-
-function overWs(person: Person | null, operation: Operation<any, any>, variables: Record<string, unknown> = {}) {
-  const client = wsClient(ws, person?.token);
-  clients.push(client);
-  const stream = client.subscribe$(operation, variables);
-  streams.push(stream);
-  return stream;
-}
-
-function overSse(person: Person, operation: Operation<any, any>, variables: Record<string, unknown> = {}) {
-  const stream = sseSubscribe(http, operation, variables, person.token);
-  streams.push(stream);
-  return stream;
-}
 
 /** Waits until the hub has registered `n` more subscribers than `before` (subscribing is asynchronous). */
 async function subscribed(n: number) {
@@ -120,7 +93,7 @@ describe('wallChanged over graphql-ws', () => {
       [ada, { userId: ada.userId, since: 'yesterday' }, 'BAD_USER_INPUT'],
     ];
     for (const [person, variables, code] of cases) {
-      const stream = overWs(person, WALL, variables);
+      const stream = overWs(person, WALL, variables as { userId: string });
       await stream.done();
       expect(stream.messages, JSON.stringify(variables)).toHaveLength(1);
       expect(stream.messages[0]!.errors?.[0]?.extensions?.['code'], JSON.stringify(variables)).toBe(code);

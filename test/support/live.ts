@@ -3,7 +3,8 @@ import { print } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { GraphQLResponse } from './app.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { GraphQLResponse, Person, TestApp } from './app.ts';
 
 /**
  * A subscription as a test sees it: every message received so far, a way to wait for the next
@@ -106,3 +107,56 @@ export function sseSubscribe<T = Record<string, any>, V = Record<string, unknown
 }
 
 export const POST_CHANGE_FIELDS = `kind postId position post { id body likeCount commentCount editedAt author { handle displayName } wallOwner { id } latestComments { body author { handle } } }`;
+
+/**
+ * The app of `t` listening on a free port for the tests of a file, with the live clients they
+ * open: `overWs` subscribes through a graphql-ws client of its own, `overSse` over SSE, `client`
+ * opens a client to drive by hand. Everything opened is closed after the file, or, with
+ * `autoClose: false`, when the file calls `closeAll` (say, in an afterEach that also waits for
+ * the hub to empty).
+ */
+export function useLiveServer(t: TestApp, { autoClose = true } = {}) {
+  const clients: { dispose(): unknown }[] = [];
+  const streams: Stream<any>[] = [];
+  const urls = { ws: '', http: '' };
+  beforeAll(async () => {
+    const { port } = await t.app.listen(0, '127.0.0.1');
+    urls.ws = `ws://127.0.0.1:${port}/graphql`;
+    urls.http = `http://127.0.0.1:${port}/graphql`;
+  });
+  const closeAll = async () => {
+    for (const s of streams.splice(0)) s.close();
+    await Promise.allSettled(clients.splice(0).map((c) => c.dispose()));
+  };
+  if (autoClose) afterAll(closeAll);
+  const client = (person: Person | null) => {
+    const opened = wsClient(urls.ws, person?.token);
+    clients.push(opened);
+    return opened;
+  };
+  return {
+    get ws() {
+      return urls.ws;
+    },
+    get http() {
+      return urls.http;
+    },
+    client,
+    overWs<T = Record<string, any>, V = Record<string, unknown>>(person: Person | null, operation: Operation<T, V>, variables?: V): Stream<T> {
+      const stream = client(person).subscribe$(operation, variables);
+      streams.push(stream);
+      return stream;
+    },
+    overSse<T = Record<string, any>, V = Record<string, unknown>>(person: Person, operation: Operation<T, V>, variables?: V): Stream<T> {
+      const stream = sseSubscribe(urls.http, operation, variables, person.token);
+      streams.push(stream);
+      return stream;
+    },
+    /** Closes `stream` with the rest (for streams opened by hand on a `client`). */
+    track<T>(stream: Stream<T>): Stream<T> {
+      streams.push(stream);
+      return stream;
+    },
+    closeAll,
+  };
+}
