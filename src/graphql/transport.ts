@@ -5,6 +5,7 @@ import type { ConnectionInitMessage } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.ts';
+import { MAX_REQUEST_BYTES } from './body-limit.ts';
 import { GRAPHQL_PATH, type WallYoga } from './yoga.ts';
 
 /** The close code and reason WebSocket clients get when the server shuts down. */
@@ -53,7 +54,8 @@ export function createGraphQLServer(yoga: WallYoga, log: Logger, { keepAliveMs =
     inFlight.add(response);
     response.once('close', () => inFlight.delete(response));
   });
-  const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  // A graphql-ws message is bounded like an HTTP request body (ws closes the socket with 1009 beyond).
+  const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BYTES });
   // graphql-ws operations between subscribe and complete, so shutdown can wait for the completes.
   let operations = 0;
   useServer<ConnectionInitMessage['payload']>(

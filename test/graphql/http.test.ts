@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { MAX_REQUEST_BYTES } from '../../src/graphql/body-limit.ts';
 import { useTestApp } from '../support/app.ts';
 
@@ -92,5 +94,21 @@ describe('request bodies', () => {
     });
     expect(response.status).toBe(400);
     expect((await response.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('graphql-ws messages', () => {
+  it(`are bounded like request bodies: a message over ${MAX_REQUEST_BYTES} bytes closes the socket with 1009`, async () => {
+    const { port } = await t.app.listen(0, '127.0.0.1');
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+    await once(socket, 'open');
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await once(socket, 'message');
+    const closed = once(socket, 'close');
+    const query = `subscription { feedChanged { kind } } #${'x'.repeat(MAX_REQUEST_BYTES)}`;
+    socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query } }));
+    const [code] = await Promise.race([closed, new Promise<['still open']>((r) => setTimeout(() => r(['still open']), 5000))]);
+    socket.terminate();
+    expect(code).toBe(1009);
   });
 });
