@@ -130,7 +130,7 @@ builder.mutationField('signIn', (t) =>
   t.field({
     type: SessionRef,
     description:
-      'Exchanges a handle and password for a token. UNAUTHENTICATED when either is wrong; RATE_LIMITED (with extensions.retryAfterSeconds) after too many wrong passwords for the handle.',
+      'Exchanges a handle and password for a token. UNAUTHENTICATED when either is wrong; RATE_LIMITED (with extensions.retryAfterSeconds) after too many wrong passwords for the handle or from the client address (see the README).',
     args: {
       handle: t.arg.string({ required: true, description: 'The handle (any case).' }),
       password: t.arg.string({ required: true, description: 'The password.' }),

@@ -7,6 +7,10 @@ import { useTestApp } from '../support/app.ts';
 
 const t = useTestApp();
 
+/** The app listening on a free port (once for the file: a second listen would leave the first server open). */
+let listening: Promise<{ port: number }> | null = null;
+const port = async () => (await (listening ??= t.app.listen(0, '127.0.0.1'))).port;
+
 const get = (path: string, headers: Record<string, string> = {}) => t.app.yoga.fetch(`http://wall.test${path}`, { headers });
 
 describe('HTTP endpoints', () => {
@@ -71,12 +75,12 @@ describe('request bodies', () => {
   };
 
   it(`takes a body up to ${MAX_REQUEST_BYTES} bytes and refuses a longer one with 413 and BAD_USER_INPUT, with a Content-Length or chunked`, async () => {
-    const { port } = await t.app.listen(0, '127.0.0.1');
+    const at = await port();
     for (const chunked of [false, true]) {
       const fits = padded(MAX_REQUEST_BYTES);
       expect(Buffer.byteLength(fits)).toBe(MAX_REQUEST_BYTES);
-      expect(await post(port, fits, chunked)).toEqual({ status: 200, answer: expect.objectContaining({ data: { __typename: 'Query' } }) });
-      const over = await post(port, padded(MAX_REQUEST_BYTES + 1), chunked);
+      expect(await post(at, fits, chunked)).toEqual({ status: 200, answer: expect.objectContaining({ data: { __typename: 'Query' } }) });
+      const over = await post(at, padded(MAX_REQUEST_BYTES + 1), chunked);
       expect({ chunked, status: over.status, code: over.answer.errors?.[0]?.extensions?.code, data: over.answer.data }).toEqual({
         chunked,
         status: 413,
@@ -99,8 +103,7 @@ describe('request bodies', () => {
 
 describe('graphql-ws messages', () => {
   it(`are bounded like request bodies: a message over ${MAX_REQUEST_BYTES} bytes closes the socket with 1009`, async () => {
-    const { port } = await t.app.listen(0, '127.0.0.1');
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+    const socket = new WebSocket(`ws://127.0.0.1:${await port()}/graphql`, 'graphql-transport-ws');
     await once(socket, 'open');
     socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
     await once(socket, 'message');

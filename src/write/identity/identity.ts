@@ -20,11 +20,9 @@ export class IdentityService {
    * (SignInLimits), counted per handle and per client address `from`.
    */
   async signIn(handle: string, password: string, from = 'local'): Promise<{ userId: string; token: string }> {
-    if (!field.handle.safeParse(handle).success) {
-      // No one has such a handle: the same answer and work as a wrong password, and nothing counted.
-      await verifyPassword(password, DUMMY_HASH);
-      throw wrong();
-    }
+    // No one can have a malformed handle (the rules are public): the same answer as a wrong
+    // password at once, no password work, nothing counted.
+    if (!field.handle.safeParse(handle).success) throw wrong();
     const attempt = await this.limits.attempt(handle, from);
     let user: { id: string; passwordHash: string } | undefined;
     let ok: boolean;

@@ -17,7 +17,7 @@ export const DEFAULT_SIGN_IN_LIMITS = { perAddress: 10, perHandle: 100, perAddre
 
 /** What a counted attempt turned out to be, once the password was checked (or could not be). */
 export interface SignInAttempt {
-  /** The password was right: the attempt is given back, and its handle and address start over. */
+  /** The password was right: the pair's count starts over, and the handle's and the address's get the attempt back. */
   succeeded(): Promise<void>;
   /** The password could not be checked (the database failed): the attempt is given back. */
   cancelled(): Promise<void>;
@@ -46,34 +46,46 @@ export class SignInLimits {
   /**
    * Counts an attempt as a failure before the password is checked (so attempts made at the same
    * time cannot pass the bound together), or refuses it with RATE_LIMITED and the seconds to wait.
-   * `handle` must be a well-formed handle: the caller refuses others without counting them, so
-   * that made-up handles cannot fill this memory.
+   * The address is counted first, and an address over its count touches nothing else, so one
+   * source adds at most its count of handle entries per window. `handle` must be well formed: the
+   * caller refuses others without counting them.
    */
   async attempt(handle: string, address: string): Promise<SignInAttempt> {
-    const h = handle.toLowerCase();
-    const a = addressKey(address);
-    const counted = [
-      { limiter: this.pairs, key: `${h} ${a}` },
-      { limiter: this.handles, key: h },
-      { limiter: this.addresses, key: a },
-    ];
-    const results = await Promise.all(counted.map((c) => c.limiter.penalty(c.key)));
-    const giveBack = () => Promise.all(counted.map((c) => c.limiter.reward(c.key))).then(() => undefined);
-    const over = results.findIndex((r, i) => r.consumedPoints > counted[i]!.limiter.points);
-    if (over >= 0) {
-      // A refused attempt checks no password: it is not a failure.
-      await giveBack();
-      const seconds = Math.max(1, Math.ceil(results[over]!.msBeforeNext / 1000));
-      const whose = over === 2 ? 'from this address' : 'for this handle';
+    const byAddress = { limiter: this.addresses, key: addressKey(address) };
+    const byPair = { limiter: this.pairs, key: `${handle.toLowerCase()} ${byAddress.key}` };
+    const byHandle = { limiter: this.handles, key: handle.toLowerCase() };
+    const refuse = async (counted: Counted[], msBeforeNext: number, whose: string) => {
+      await this.giveBack(counted);
+      const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
       throw new DomainError('RATE_LIMITED', `Too many wrong passwords ${whose}; try again in ${seconds} s.`, { retryAfterSeconds: seconds });
-    }
+    };
+    const addressCount = await this.addresses.penalty(byAddress.key);
+    if (addressCount.consumedPoints > this.addresses.points) await refuse([byAddress], addressCount.msBeforeNext, 'from this address');
+    const [pairCount, handleCount] = await Promise.all([this.pairs.penalty(byPair.key), this.handles.penalty(byHandle.key)]);
+    const over = [pairCount, handleCount].filter((count, i) => count.consumedPoints > [this.pairs, this.handles][i]!.points);
+    // The longest wait: retrying after a shorter one would only be refused again.
+    if (over.length > 0) await refuse([byAddress, byPair, byHandle], Math.max(...over.map((c) => c.msBeforeNext)), 'for this handle');
     return {
       succeeded: async () => {
-        await Promise.all([this.pairs.delete(counted[0]!.key), this.handles.reward(h), this.addresses.reward(a)]);
+        await this.pairs.delete(byPair.key);
+        await this.giveBack([byAddress, byHandle]);
       },
-      cancelled: giveBack,
+      cancelled: () => this.giveBack([byAddress, byPair, byHandle]),
     };
   }
+
+  /** Takes one point back from each key still counted (a key deleted or expired since stays at zero). */
+  private async giveBack(counted: Counted[]): Promise<void> {
+    for (const { limiter, key } of counted) {
+      const now = await limiter.get(key);
+      if (now && now.consumedPoints > 0) await limiter.reward(key);
+    }
+  }
+}
+
+interface Counted {
+  limiter: RateLimiterMemory;
+  key: string;
 }
 
 /** The key an address counts under: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64, anything else as given. */
