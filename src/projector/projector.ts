@@ -135,8 +135,11 @@ export class Projector {
     return total;
   }
 
-  /** Applies one batch; returns how many events it held (0 when caught up). */
-  async applyNextBatch(): Promise<number> {
+  /**
+   * Applies one batch; returns how many events it held (0 when caught up). With `upTo`, only
+   * events at or below that position (a rebuild's copy stays behind the live views: see rebuild.ts).
+   */
+  async applyNextBatch(upTo?: bigint): Promise<number> {
     const { eventsDb, viewsDb, batchSize = 200 } = this.options;
     const target = this.target();
     const { views } = target;
@@ -147,7 +150,8 @@ export class Projector {
       this.checkpointExists = true;
     }
     const from = await readCheckpoint(viewsDb, views);
-    const batch = await readEventsAfter(eventsDb, from, batchSize);
+    const read = await readEventsAfter(eventsDb, from, batchSize);
+    const batch = upTo === undefined ? read : read.filter((event) => event.position <= upTo);
     const last = batch.at(-1);
     if (!last) {
       this.advance(from);
@@ -163,7 +167,7 @@ export class Projector {
         await applyBatch(tx, batch, target);
       });
     } catch (error) {
-      if (error instanceof CheckpointMoved) return this.applyNextBatch();
+      if (error instanceof CheckpointMoved) return this.applyNextBatch(upTo);
       throw error;
     }
     this.appliedEvents += batch.length;

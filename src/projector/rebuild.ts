@@ -40,7 +40,7 @@ export interface RebuildOptions {
 /**
  * Rebuilds every view from position zero while queries go on reading the live ones:
  *   1. makes empty view tables in `read_next`, with the same migrations that made `read`;
- *   2. applies the whole event log to them, batch by batch;
+ *   2. applies the event log to them, batch by batch, up to the live views' position;
  *   3. in one transaction, locking the live checkpoint against writers (the live projector pauses; reads go on), applies
  *      what came in meanwhile and swaps the schemas; queries then read the rebuilt views and the
  *      live projector carries on from the rebuilt checkpoint.
@@ -53,7 +53,11 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
 
   const started = performance.now();
   let lastReport = 0;
-  for (let n = await copy.applyNextBatch(); n > 0; n = await copy.applyNextBatch()) {
+  // The copy goes no further than the live views have: what it applies is not logged, because the
+  // live projector logged it; an event it applied ahead of the live views would reach no
+  // subscriber. What comes after the live position is applied, and logged, in the swap below.
+  const copyNext = async () => copy.applyNextBatch(await readCheckpoint(viewsDb));
+  for (let n = await copyNext(); n > 0; n = await copyNext()) {
     const now = performance.now();
     if (options.onProgress && now - lastReport >= 1000) {
       lastReport = now;

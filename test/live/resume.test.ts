@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
+import { Projector } from '../../src/projector/projector.ts';
 import { rebuildViews } from '../../src/projector/rebuild.ts';
 import type { Topic } from '../../src/read/changes.ts';
 import { ChangeHub } from '../../src/read/live/hub.ts';
@@ -372,5 +373,35 @@ describe(`a since the change log no longer covers (${databaseKind()})`, () => {
       expect(sub.state.ended).toMatchObject({ code: 'BAD_USER_INPUT', details: { fields: [{ field: 'since' }] } });
     }
     void sub.subscriber.return();
+  });
+});
+
+describe(`a rebuild while the live views are behind the log (${databaseKind()})`, () => {
+  // No projector in the app: the test decides how far the live views have got.
+  const t = useTestApp({ projector: false, livePollMs: 200 });
+  const server = useLiveServer(t);
+  let projector: Projector;
+  beforeAll(() => {
+    projector = new Projector({ eventsDb: t.app.database.db, viewsDb: t.app.readDatabase.db, projections: allProjections, log });
+  });
+
+  it('logs, and so sends live, what happened after the live position: the copy never runs ahead of the live views', async () => {
+    const [owner, friend] = [await t.register(), await t.register()];
+    await t.befriend(owner, friend);
+    const first = await t.command('publishPost', { body: 'seen by the live views' }, owner.token);
+    await t.settle(projector);
+    const stream = server.overWs(friend, WALL, { userId: owner.userId, since: first.position });
+    await until(() => t.app.live.size > 0, 'the subscriber');
+
+    // Past the live position: no live projector applies these before the rebuild.
+    const published = await t.command('publishPost', { body: 'after the live position' }, owner.token);
+    const edited = await t.command('editPost', { postId: published.aggregateId, body: 'after the live position, edited' }, owner.token);
+    await rebuildViews({ eventsDb: t.app.database.db, viewsDb: t.app.readDatabase.db, projections: allProjections, feedLimit: DEFAULT_FEED_LIMIT, log, batchSize: 5 });
+
+    const messages = await stream.take(2);
+    expect(messages.map((m) => [m.data?.['wallChanged'].kind, m.data?.['wallChanged'].position])).toEqual([
+      ['ADDED', published.position],
+      ['UPDATED', edited.position],
+    ]);
   });
 });
