@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Queryable } from '../db/connect.ts';
+import { perHandle } from '../db/per-handle.ts';
 import { badInput } from '../errors.ts';
 
 const uuid = z.uuid();
@@ -36,11 +37,10 @@ export function limitBucket(rows: number): number {
 
 /** Prepared statements per database handle and limit bucket, made on first use. */
 export function preparedPerBucket<Statements>(prepare: (db: Queryable, bucket: number) => Statements) {
-  const made = new WeakMap<Queryable, Map<number, Statements>>();
+  const buckets = perHandle(() => new Map<number, Statements>());
   return (db: Queryable, rows: number): Statements => {
     const bucket = limitBucket(rows);
-    let byBucket = made.get(db);
-    if (!byBucket) made.set(db, (byBucket = new Map()));
+    const byBucket = buckets(db);
     let found = byBucket.get(bucket);
     if (!found) byBucket.set(bucket, (found = prepare(db, bucket)));
     return found;

@@ -1,5 +1,6 @@
 import { and, desc, eq, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
+import { perHandle } from '../../db/per-handle.ts';
 import { friendRequests, friends } from '../../db/schema/read.ts';
 import { logRevoked } from '../changes.ts';
 import type { Projection } from '../projection.ts';
@@ -60,20 +61,18 @@ export type FriendRequestRow = typeof friendRequests.$inferSelect;
 /** Which of `otherIds` are friends of `userId` (one query for any number). */
 export async function friendsAmong(db: Queryable, userId: string, otherIds: readonly string[]): Promise<Set<string>> {
   if (otherIds.length === 0) return new Set();
-  let statement = friendsAmongStatements.get(db);
-  if (!statement) friendsAmongStatements.set(db, (statement = prepareFriendsAmong(db)));
-  const rows = await statement.execute({ userId, otherIds: [...otherIds] });
+  const rows = await friendsAmongStatement(db).execute({ userId, otherIds: [...otherIds] });
   return new Set(rows.map((r) => r.friendId));
 }
 
 /** A prepared statement per database handle (it runs for every wall page and live post), the ids as one array parameter. */
-const friendsAmongStatements = new WeakMap<Queryable, ReturnType<typeof prepareFriendsAmong>>();
-const prepareFriendsAmong = (db: Queryable) =>
+const friendsAmongStatement = perHandle((db) =>
   db
     .select({ friendId: friends.friendId })
     .from(friends)
     .where(and(eq(friends.userId, sql.placeholder('userId')), sql`${friends.friendId} = any(${sql.placeholder('otherIds')}::uuid[])`))
-    .prepare('friends_among');
+    .prepare('friends_among'),
+);
 
 /** A page of someone's friends, newest friendship first; `limit` rows at most. */
 export function friendsPage(db: Queryable, userId: string, after: Cursor | null, limit: number): Promise<FriendRow[]> {

@@ -1,8 +1,8 @@
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Queryable } from '../../db/connect.ts';
+import type { Queryable, Tx } from '../../db/connect.ts';
+import { perHandle } from '../../db/per-handle.ts';
 import { commentViews, likeViews, postViews, type Views } from '../../db/schema/read.ts';
-import type { Tx } from '../../db/connect.ts';
 import { atMost, literalLimit, preparedPerBucket, type Cursor } from '../pagination.ts';
 import { logPostChange } from '../changes.ts';
 import type { Projection } from '../projection.ts';
@@ -128,14 +128,6 @@ export async function commentPages(db: Queryable, postIds: readonly string[], af
   return pages;
 }
 
-const statements = new WeakMap<Queryable, ReturnType<typeof prepareStatements>>();
-
-function statementsFor(db: Queryable) {
-  let found = statements.get(db);
-  if (!found) statements.set(db, (found = prepareStatements(db)));
-  return found;
-}
-
 const anyId = (column: AnyPgColumn, name: string) => sql`${column} = any(${sql.placeholder(name)}::uuid[])`;
 const before = (at: AnyPgColumn, id: AnyPgColumn) => sql`(${at}, ${id}) < (${sql.placeholder('at')}::timestamptz, ${sql.placeholder('id')}::uuid)`;
 
@@ -167,13 +159,11 @@ const pageStatements = preparedPerBucket((db, bucket) => {
   return { wallPage: { first: wallPage(false), after: wallPage(true) }, commentPages: { first: commentPage(false), after: commentPage(true) } };
 });
 
-function prepareStatements(db: Queryable) {
-  return {
-    findPosts: db.select().from(postViews).where(anyId(postViews.postId, 'postIds')).prepare('find_posts'),
-    likedAmong: db
-      .select({ postId: likeViews.postId })
-      .from(likeViews)
-      .where(and(eq(likeViews.userId, sql.placeholder('userId')), anyId(likeViews.postId, 'postIds')))
-      .prepare('liked_among'),
-  };
-}
+const statementsFor = perHandle((db) => ({
+  findPosts: db.select().from(postViews).where(anyId(postViews.postId, 'postIds')).prepare('find_posts'),
+  likedAmong: db
+    .select({ postId: likeViews.postId })
+    .from(likeViews)
+    .where(and(eq(likeViews.userId, sql.placeholder('userId')), anyId(likeViews.postId, 'postIds')))
+    .prepare('liked_among'),
+}));

@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
+import { perHandle } from '../../db/per-handle.ts';
 import { profiles, type Views } from '../../db/schema/read.ts';
 import type { Projection, ProjectionContext } from '../projection.ts';
 
@@ -43,14 +44,12 @@ async function addTo({ tx, views }: ProjectionContext, column: keyof Pick<Views[
 
 /** Profiles by id: a prepared statement per database handle, the ids as one array parameter. */
 export function findProfiles(db: Queryable, userIds: readonly string[]): Promise<ProfileRow[]> {
-  let statement = findProfilesStatements.get(db);
-  if (!statement) findProfilesStatements.set(db, (statement = prepareFindProfiles(db)));
-  return statement.execute({ userIds: [...userIds] });
+  return findProfilesStatement(db).execute({ userIds: [...userIds] });
 }
 
-const findProfilesStatements = new WeakMap<Queryable, ReturnType<typeof prepareFindProfiles>>();
-const prepareFindProfiles = (db: Queryable) =>
-  db.select().from(profiles).where(sql`${profiles.userId} = any(${sql.placeholder('userIds')}::uuid[])`).prepare('find_profiles');
+const findProfilesStatement = perHandle((db) =>
+  db.select().from(profiles).where(sql`${profiles.userId} = any(${sql.placeholder('userIds')}::uuid[])`).prepare('find_profiles'),
+);
 
 export async function findProfileByHandle(db: Queryable, handle: string): Promise<ProfileRow | undefined> {
   const [row] = await db
