@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/connect.ts';
 import { views as liveViews, type Views } from '../db/schema/read.ts';
@@ -173,6 +173,10 @@ export class Projector {
     this.appliedEvents += batch.length;
     this.emitter.emit('batch', { position: last.position, events: batch.length, ms: performance.now() - started } satisfies AppliedBatch);
     this.advance(last.position);
+    // The event loop's turn before the next batch: on PGlite a query resolves in promise jobs
+    // alone, and a long catch-up would otherwise hold the process (no request read, no timer, no
+    // signal) until it was done.
+    await setImmediate();
     return batch.length;
   }
 

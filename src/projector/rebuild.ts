@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { pgSchema } from 'drizzle-orm/pg-core';
 import { migrationsFolder, sql, type Db } from '../db/connect.ts';
 import { defineViews } from '../db/schema/read.ts';
@@ -96,6 +96,7 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
         await applyBatch(tx, seen, unlogged);
         await applyBatch(tx, unseen, logged);
         copy.appliedEvents += batch.length;
+        await setImmediate(); // as between the copy's batches (Projector.applyNextBatch)
       } else if (from >= live) {
         break;
       } else if (Date.now() > deadline) {
