@@ -22,11 +22,14 @@ describe('the position a query reports', () => {
     const published: { body: string; position: bigint }[] = [];
     let writing = true;
     const writer = (async () => {
-      for (let i = 0; i < 25; i++) {
-        const receipt = await t.command('publishPost', { body: `post ${i}` }, ann.token);
-        published.push({ body: `post ${i}`, position: BigInt(receipt.position) });
+      try {
+        for (let i = 0; i < 25; i++) {
+          const receipt = await t.command('publishPost', { body: `post ${i}` }, ann.token);
+          published.push({ body: `post ${i}`, position: BigInt(receipt.position) });
+        }
+      } finally {
+        writing = false;
       }
-      writing = false;
     })();
     let answers = 0;
     const reader = async () => {

@@ -56,8 +56,7 @@ describe('rebuilding the views', () => {
       log: createLogger('silent'),
       batchSize: 2,
       onProgress: (p) => progress.push(p.applied),
-    });
-    rebuilding = false;
+    }).finally(() => (rebuilding = false));
     await reader;
 
     expect(answered).toBeGreaterThan(0);

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -99,6 +100,11 @@ export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
     },
     async gql(document: string | TypedDocumentNode<unknown, Record<string, unknown>>, variables: Record<string, unknown> = {}, { token, headers = {} }: GqlOptions = {}) {
       const query = typeof document === 'string' ? document : print(document);
+      // A request over the network arrives in an event-loop turn of its own; so does this one. On
+      // PGlite every query resolves in microtasks alone, and without this a test that loops over
+      // queries starves everything waiting on a timer or I/O (a writer, a projector) for good:
+      // no timeout can fire either.
+      await setImmediate();
       const response = await t.app.yoga.fetch('http://wall.test/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
