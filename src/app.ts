@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Config, Limits } from './config.ts';
 import { EVENTS_CHANNEL, openDatabase, queryRows, sql, type Database } from './db/connect.ts';
 import { createGraphQLServer, type GraphQLServer } from './graphql/transport.ts';
+import { clientAddressOf } from './graphql/client-address.ts';
 import { createWallYoga, GRAPHQL_PATH, type WallYoga } from './graphql/yoga.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -52,6 +53,8 @@ export interface AppOptions {
   shutdownGraceMs?: number;
   /** Wrong passwords allowed before signIn answers RATE_LIMITED (defaults: DEFAULT_SIGN_IN_LIMITS). */
   signInLimits?: SignInLimitOptions;
+  /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY); unset: the peer's address. */
+  trustProxy?: string | undefined;
   now?: () => Date;
   newId?: () => string;
 }
@@ -67,6 +70,7 @@ export function appOptionsFrom(config: Config) {
     feedLimit: config.feedLimit,
     changeLogSize: config.changeLogSize,
     subscriptionQueue: config.subscriptionQueue,
+    trustProxy: config.trustProxy,
   } satisfies Partial<AppOptions>;
 }
 
@@ -154,7 +158,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   projector?.onBatch(() => live.wake());
   const readyMaxLag = options.readyMaxLagEvents ?? 10_000;
-  const yoga = createWallYoga({ bus, identity, viewsDb, projection, live, log, consistencyTimeoutMs: options.consistencyTimeoutMs ?? 5000 }, [
+  const yoga = createWallYoga({ bus, identity, viewsDb, projection, live, log, consistencyTimeoutMs: options.consistencyTimeoutMs ?? 5000, clientAddressOf: clientAddressOf(options.trustProxy) }, [
     {
       // `/ready`: both databases answer and the views are not far behind the log. `/metrics`: Prometheus.
       async onRequest({ url, endResponse, fetchAPI }) {

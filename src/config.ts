@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileTrust } from './graphql/client-address.ts';
 
 /** Limits that the command rules enforce; tests lower them to reach the edges quickly. */
 export interface Limits {
@@ -20,6 +21,16 @@ const configSchema = z.object({
   CHANGE_LOG_SIZE: z.coerce.number().int().min(100).default(100_000),
   SUBSCRIPTION_QUEUE: z.coerce.number().int().min(1).max(100_000).default(256),
   SEED_DEMO: z.coerce.number().int().min(2).max(100_000).optional(),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        compileTrust(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
 });
 
 export interface Config {
@@ -44,6 +55,8 @@ export interface Config {
   subscriptionQueue: number;
   /** At start, seed a demo world of this many people unless it exists (see src/seed/). */
   seedDemo: number | undefined;
+  /** Which proxies' X-Forwarded-For names the client (see src/graphql/client-address.ts). */
+  trustProxy: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -68,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     changeLogSize: e.CHANGE_LOG_SIZE,
     subscriptionQueue: e.SUBSCRIPTION_QUEUE,
     seedDemo: e.SEED_DEMO,
+    trustProxy: e.TRUST_PROXY,
   };
 }

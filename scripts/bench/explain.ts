@@ -14,6 +14,7 @@ import postgres from 'postgres';
 import type { Db } from '../../src/db/connect.ts';
 import * as schema from '../../src/db/schema/index.ts';
 import { views } from '../../src/db/schema/read.ts';
+import { clientAddressOf } from '../../src/graphql/client-address.ts';
 import { createWallYoga } from '../../src/graphql/yoga.ts';
 import { ChangeHub } from '../../src/read/live/hub.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -57,6 +58,7 @@ const yoga = createWallYoga({
   projection: new ProjectionStatus(db),
   log: createLogger('warn'),
   consistencyTimeoutMs: 5000,
+  clientAddressOf: clientAddressOf(undefined),
   live: new ChangeHub({ viewsDb: db, log: createLogger('warn') }),
 });
 

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/connect.ts';
+import type { ClientAddressOf } from './client-address.ts';
 import { unauthenticated, type DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ProjectionStatus } from '../read/consistency.ts';
@@ -23,6 +24,8 @@ export interface Services {
   log: Logger;
   /** How long a read waits for `X-Consistent-With` before answering stale. */
   consistencyTimeoutMs: number;
+  /** The client's address from the request (the peer's, or a trusted proxy's X-Forwarded-For). */
+  clientAddressOf: ClientAddressOf;
 }
 
 export interface GraphQLContext {

@@ -91,14 +91,15 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
         }
       }
       const requested = request.headers.get('x-consistent-with') ?? params.extensions?.['consistentWith'];
+      // The Node server (HTTP, and graphql-ws's upgrade request) hands over its request.
+      const req = (server as { req?: IncomingMessage }).req;
       return {
         services,
         requestId,
         actorId,
         authError,
         consistentWith: parsePosition(requested),
-        // The Node server (HTTP, and graphql-ws's upgrade request) hands over its request.
-        clientAddress: (server as { req?: IncomingMessage }).req?.socket?.remoteAddress ?? null,
+        clientAddress: req ? services.clientAddressOf(req) : null,
         loaders: createLoaders(services.viewsDb, actorId),
       };
     },

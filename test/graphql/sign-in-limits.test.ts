@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/connect.ts';
 import { IdentityService } from '../../src/write/identity/identity.ts';
 import { addressKey, SignInLimits, type SignInLimitOptions } from '../../src/write/identity/sign-in-limits.ts';
@@ -12,18 +13,18 @@ const SIGN_IN = `mutation($handle: String!, $password: String!) { signIn(handle:
  * An app with `limits`, listening, and signIn against it over real HTTP (the client address is
  * 127.0.0.1) or in process (no address).
  */
-function appWithLimits(limits: SignInLimitOptions) {
-  const t = useTestApp({ signInLimits: limits });
+function appWithLimits(limits: SignInLimitOptions, trustProxy?: string) {
+  const t = useTestApp({ signInLimits: limits, trustProxy });
   let url = '';
   beforeAll(async () => {
     const { port } = await t.app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${port}/graphql`;
   });
-  const signIn = async (handle: string, password: string, over: 'http' | 'process' = 'http') => {
+  const signIn = async (handle: string, password: string, over: 'http' | 'process' = 'http', headers: Record<string, string> = {}) => {
     const result =
       over === 'http'
         ? ((await (
-            await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: SIGN_IN, variables: { handle, password } }) })
+            await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: SIGN_IN, variables: { handle, password } }) })
           ).json()) as { data?: any; errors?: { message: string; extensions?: Record<string, any> }[] })
         : await t.gql(SIGN_IN, { handle, password });
     const error = result.errors?.[0];
@@ -98,6 +99,42 @@ describe('signIn limits wrong passwords from one address across handles', () => 
     expect(await attempt(people[3]!.handle, PASSWORD)).toMatch(/^RATE_LIMITED: Too many wrong passwords from this address/);
     // In process (another address) the same person signs in.
     expect(await signIn(people[3]!.handle, PASSWORD, 'process')).toEqual({ code: 'OK', handle: people[3]!.handle });
+  });
+});
+
+describe('signIn behind a reverse proxy (TRUST_PROXY)', () => {
+  const limits = { perAddress: 2, perHandle: 10, windowSeconds: 60 };
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  describe('trusting the loopback proxy', () => {
+    const { t, signIn } = appWithLimits(limits, 'loopback');
+    it('counts each forwarded client apart', async () => {
+      const ann = await t.register();
+      await t.settle();
+      for (let i = 0; i < 2; i++) expect((await signIn(ann.handle, 'wrong password', 'http', from('203.0.113.7'))).code).toBe('UNAUTHENTICATED');
+      expect((await signIn(ann.handle, PASSWORD, 'http', from('203.0.113.7'))).code).toBe('RATE_LIMITED');
+      expect(await signIn(ann.handle, PASSWORD, 'http', from('203.0.113.8'))).toEqual({ code: 'OK', handle: ann.handle });
+      // The client is the nearest untrusted address: one it put in the header itself changes nothing.
+      expect((await signIn(ann.handle, PASSWORD, 'http', from('198.51.100.1, 203.0.113.7'))).code).toBe('RATE_LIMITED');
+    });
+  });
+
+  describe('trusting no proxy (the default)', () => {
+    const { t, signIn } = appWithLimits(limits);
+    it('ignores X-Forwarded-For: a client cannot pick its address', async () => {
+      const ann = await t.register();
+      await t.settle();
+      for (let i = 0; i < 2; i++) expect((await signIn(ann.handle, 'wrong password', 'http', from('203.0.113.7'))).code).toBe('UNAUTHENTICATED');
+      expect((await signIn(ann.handle, PASSWORD, 'http', from('203.0.113.8'))).code).toBe('RATE_LIMITED');
+    });
+  });
+
+  it('takes a hop count or a list of addresses and ranges, and refuses anything else at start', () => {
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe('1');
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::1' }).trustProxy).toBe('loopback, 10.0.0.0/8, fd00::1');
+    expect(loadConfig({}).trustProxy).toBeUndefined();
+    expect(() => loadConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(/TRUST_PROXY: .*invalid IP address: proxy\.example/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/40' })).toThrow(/TRUST_PROXY/);
   });
 });
 
