@@ -1,8 +1,12 @@
+import DataLoader from 'dataloader';
+import type { Db } from '../db/connect.ts';
 import { notFound } from '../errors.ts';
 import type { Topic } from '../read/changes.ts';
 import type { LiveChange, LiveMessage } from '../read/live/subscriber.ts';
+import { likersAmong } from '../read/views/posts.ts';
 import { parseId, parseResumePoint } from './args.ts';
 import { builder } from './builder.ts';
+import { Loader } from './loader.ts';
 import { createLoaders, requireActor, type GraphQLContext } from './context.ts';
 import { requireWallVisible } from './queries.ts';
 import { PostRef } from './types/post.ts';
@@ -54,14 +58,43 @@ const SINCE =
 
 /**
  * Each message gets fresh loaders primed with what the hub loaded once for every subscriber, so
- * the post and the people it shows cost no query per subscriber (only `likedByMe` does).
+ * the post and the people it shows cost no query per subscriber; `likedByMe` is one query for all
+ * the subscribers who ask (see likesOf).
  */
 function deliver(message: LiveMessage, ctx: GraphQLContext): LiveChange {
   if ('end' in message) throw message.end;
-  ctx.loaders = createLoaders(ctx.services.viewsDb, ctx.actorId);
-  for (const [id, profile] of message.profiles) ctx.loaders.profile.prime(id, profile);
-  if (message.post) ctx.loaders.post.prime(message.postId, message.post);
+  const { actorId } = ctx;
+  const loaders = (ctx.loaders = createLoaders(ctx.services.viewsDb, actorId));
+  for (const [id, profile] of message.profiles) loaders.profile.prime(id, profile);
+  if (message.post) loaders.post.prime(message.postId, message.post);
+  if (message.post && actorId) {
+    const likes = likesOf(message, ctx.services.viewsDb);
+    const others = loaders.liked;
+    loaders.liked = new Loader((postIds) => Promise.all(postIds.map((id) => (id === message.postId ? likes.load(actorId) : others.load(id)))));
+  }
   return message;
+}
+
+/** Per live change, who among its viewers likes its post. */
+const likesByChange = new WeakMap<LiveChange, DataLoader<string, boolean>>();
+
+/**
+ * The hub hands one change to all its subscribers in the same turn of the event loop; the viewers
+ * asking for `likedByMe` in that turn are answered by one query (dispatched in the next turn).
+ */
+function likesOf(change: LiveChange, viewsDb: Db): DataLoader<string, boolean> {
+  let likes = likesByChange.get(change);
+  if (!likes) {
+    likes = new DataLoader(
+      async (viewerIds) => {
+        const likers = await likersAmong(viewsDb, change.postId, viewerIds);
+        return viewerIds.map((id) => likers.has(id));
+      },
+      { batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+    );
+    likesByChange.set(change, likes);
+  }
+  return likes;
 }
 
 function watch(ctx: GraphQLContext, topic: Topic, since: string | null | undefined, authorize: (viewerId: string) => Promise<{ wallId: string | null }>) {

@@ -16,9 +16,7 @@ import { POST_CHANGE_FIELDS, useLiveServer, type Stream } from '../support/live.
  * it read are the wake-up this test sends after applying a batch with a projector of its own (and,
  * on PostgreSQL, the NOTIFY that batch sends: see `countStatements`).
  *
- * The subscriptions select POST_CHANGE_FIELDS, which leaves out `likedByMe`: that field is per
- * viewer, so it costs one query per subscriber and message (DataLoader batches within one
- * message's execution only), and it is deliberately not part of what is measured here.
+ * `likedByMe` is per viewer: the subscribers a change reaches in one turn share one query for it.
  */
 
 const t = useTestApp({ projector: false, livePollMs: 60_000 });
@@ -122,9 +120,10 @@ async function countStatements(position: string, receivers: Stream[]): Promise<s
 
 /** What the statements read: change-log pages, posts, profiles, feed membership, anything else. */
 function classify(sqls: string[]) {
-  const out = { changes: 0, posts: 0, profiles: 0, feedEntries: 0, other: [] as string[] };
+  const out = { changes: 0, posts: 0, profiles: 0, feedEntries: 0, likes: 0, other: [] as string[] };
   for (const q of sqls) {
     if (/from "read"\."changes"/.test(q)) out.changes++;
+    else if (/from "read"\."likes"/.test(q)) out.likes++;
     else if (/from "read"\."posts"/.test(q)) out.posts++;
     else if (/from "read"\."profiles"/.test(q)) out.profiles++;
     else if (/from "read"\."feed_entries"/.test(q)) out.feedEntries++;
@@ -179,7 +178,7 @@ describe(`one changed row costs the same statements for 1 subscriber as for 30 (
     console.log(`wallChanged statements (${databaseKind()}): 1 subscriber ${one.length} ${JSON.stringify(a)}, 30 subscribers ${many.length} ${JSON.stringify(b)}`);
     expect(many, `30 subscribers: ${many.join('\n')}`).toHaveLength(one.length);
     expect(b).toEqual(a);
-    expect(a).toEqual({ changes: LOG_READS, posts: 1, profiles: 1, feedEntries: 0, other: [] });
+    expect(a).toEqual({ changes: LOG_READS, posts: 1, profiles: 1, feedEntries: 0, likes: 0, other: [] });
   });
 
   it('feedChanged: a post fanned out to the feeds of several friends, and an update of it, cost the same for 1 subscriber as for 16', async () => {
@@ -238,10 +237,49 @@ describe(`one changed row costs the same statements for 1 subscriber as for 30 (
     expect(manyAdded).toHaveLength(oneAdded.length);
     expect(manyUpdated).toHaveLength(oneUpdated.length);
     // A feed entry that came in: the log, the post, its people.
-    expect(counts.added[0]).toEqual({ changes: LOG_READS, posts: 1, profiles: 1, feedEntries: 0, other: [] });
+    expect(counts.added[0]).toEqual({ changes: LOG_READS, posts: 1, profiles: 1, feedEntries: 0, likes: 0, other: [] });
     expect(counts.added[1]).toEqual(counts.added[0]);
     // An update: which of the subscribed readers hold the post is one more query, for any number of readers.
-    expect(counts.updated[0]).toEqual({ changes: LOG_READS, posts: 1, profiles: 1, feedEntries: 1, other: [] });
+    expect(counts.updated[0]).toEqual({ changes: LOG_READS, posts: 1, profiles: 1, feedEntries: 1, likes: 0, other: [] });
     expect(counts.updated[1]).toEqual(counts.updated[0]);
+  });
+
+  it('likedByMe: one query answers 30 subscribers, each for itself, as it answers 1', async () => {
+    const owner = await t.register();
+    const friends = [await t.register(), await t.register(), await t.register(), await t.register(), await t.register()];
+    for (const f of friends) await t.befriend(owner, f);
+    const post = await t.command('publishPost', { body: 'who likes me?' }, owner.token);
+    const postId = post.aggregateId;
+    await t.command('likePost', { postId }, friends[0]!.token);
+    const liked = await t.command('likePost', { postId }, friends[2]!.token);
+    await applyThrough(liked.position);
+    const WALL_LIKED = `subscription ($userId: ID!) { wallChanged(userId: $userId) { kind postId position post { likeCount likedByMe } } }`;
+
+    const [single] = subscribe(friends[3]!, WALL_LIKED, { userId: owner.userId }, 1);
+    await hubSize(1);
+    const first = await t.command('likePost', { postId }, friends[3]!.token);
+    const one = await countStatements(first.position, [single!]);
+    expect(change(single!.messages[0])).toEqual({ kind: 'UPDATED', postId, position: first.position, post: { likeCount: 3, likedByMe: true } });
+    single!.close();
+    await hubSize(0);
+
+    const viewers = [owner, ...friends];
+    const thirty = viewers.map((p) => subscribe(p, WALL_LIKED, { userId: owner.userId }, 5));
+    await hubSize(30);
+    const second = await t.command('likePost', { postId }, friends[1]!.token);
+    const many = await countStatements(second.position, thirty.flat());
+
+    const likers = new Set([friends[0], friends[1], friends[2], friends[3]].map((p) => p!.userId));
+    viewers.forEach((viewer, i) => {
+      for (const stream of thirty[i]!) {
+        expect(stream.messages).toHaveLength(1);
+        expect(stream.messages[0]!.errors).toBeUndefined();
+        expect(change(stream.messages[0]), viewer.handle).toEqual({ kind: 'UPDATED', postId, position: second.position, post: { likeCount: 4, likedByMe: likers.has(viewer.userId) } });
+      }
+    });
+    const [a, b] = [classify(one), classify(many)];
+    console.log(`likedByMe statements (${databaseKind()}): 1 subscriber ${one.length} ${JSON.stringify(a)}, 30 subscribers ${many.length} ${JSON.stringify(b)}`);
+    expect(a).toEqual({ changes: LOG_READS, posts: 1, profiles: 1, feedEntries: 0, likes: 1, other: [] });
+    expect(b).toEqual(a);
   });
 });

@@ -113,6 +113,13 @@ export async function likedAmong(db: Queryable, userId: string, postIds: readonl
   return new Set(rows.map((r) => r.postId));
 }
 
+/** Which of `userIds` like `postId` (one query for every subscriber a live change reaches). */
+export async function likersAmong(db: Queryable, postId: string, userIds: readonly string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await statementsFor(db).likersAmong.execute({ postId, userIds: [...userIds] });
+  return new Set(rows.map((r) => r.userId));
+}
+
 /** The same page of comments for many posts at once, newest first, `limit` per post. */
 export async function commentPages(db: Queryable, postIds: readonly string[], after: Cursor | null, limit: number): Promise<Map<string, CommentRow[]>> {
   const pages = new Map<string, CommentRow[]>(postIds.map((id) => [id, []]));
@@ -166,4 +173,9 @@ const statementsFor = perHandle((db) => ({
     .from(likeViews)
     .where(and(eq(likeViews.userId, sql.placeholder('userId')), anyId(likeViews.postId, 'postIds')))
     .prepare('liked_among'),
+  likersAmong: db
+    .select({ userId: likeViews.userId })
+    .from(likeViews)
+    .where(and(eq(likeViews.postId, sql.placeholder('postId')), anyId(likeViews.userId, 'userIds')))
+    .prepare('likers_among'),
 }));
