@@ -103,6 +103,16 @@ describe('publishPost', () => {
     expect((await postRows(receipt.aggregateId))[0]!.body).toBe(body);
   });
 
+  it('counts characters, not UTF-16 units: 5000 emoji are a body, 5001 are not', async () => {
+    const ada = await t.register();
+    const body = '🙂'.repeat(5000);
+    expect(body.length).toBe(10_000);
+    const receipt = await t.command('publishPost', { body }, ada.token);
+    expect((await postRows(receipt.aggregateId))[0]!.body).toBe(body);
+    const error = await t.expectRefused('publishPost', { body: `${body}🙂` }, 'BAD_USER_INPUT', ada.token);
+    expect(error.message).toContain('body must be at most 5000 characters');
+  });
+
   it("refuses a stranger's wall with FORBIDDEN", async () => {
     const [ada, eve] = [await t.register(), await t.register()];
     const error = await t.expectRefused('publishPost', { body: 'Hi', wallOwnerId: eve.userId }, 'FORBIDDEN', ada.token);

@@ -13,12 +13,22 @@ export const LIMITS = {
   commentBody: { min: 1, max: 2000 },
 } as const;
 
+/**
+ * Characters are Unicode code points, as PostgreSQL's char_length counts them: an emoji is one,
+ * where JavaScript's length (UTF-16 units) would count two.
+ */
+const characters = (s: string) => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
 const text = (what: string, { min, max }: { min: number; max: number }) =>
   z
     .string()
     .trim()
-    .min(min, min === 1 ? `${what} must not be empty` : `${what} must be at least ${min} characters`)
-    .max(max, `${what} must be at most ${max} characters`);
+    .refine((s) => characters(s) >= min, min === 1 ? `${what} must not be empty` : `${what} must be at least ${min} characters`)
+    .refine((s) => characters(s) <= max, `${what} must be at most ${max} characters`);
 
 export const field = {
   /** Ids are UUIDs; compared as text everywhere, so they are lower-cased here once. */
