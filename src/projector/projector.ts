@@ -128,11 +128,17 @@ export class Projector {
     this.wakeUp?.();
   }
 
-  /** Applies batches until none is left; returns how many events were applied. */
-  async catchUp(): Promise<number> {
+  /**
+   * Applies batches until none is left, or until `goOn` says to stop (each batch is a transaction
+   * of its own, so stopping between two loses nothing); returns how many events were applied.
+   */
+  async catchUp(goOn: () => boolean = () => true): Promise<number> {
     let total = 0;
-    for (let n = await this.applyNextBatch(); n > 0; n = await this.applyNextBatch()) total += n;
-    return total;
+    for (;;) {
+      const applied = await this.applyNextBatch();
+      total += applied;
+      if (applied === 0 || !goOn()) return total;
+    }
   }
 
   /**
@@ -212,7 +218,8 @@ export class Projector {
         this.active = true;
         this.pending = false;
         try {
-          const applied = await this.catchUp();
+          // A stop ends the catch-up after the batch in hand, not after the whole backlog.
+          const applied = await this.catchUp(() => this.running);
           if (applied > 0) log.debug({ applied, position: this.position.toString() }, 'projector applied events');
         } catch (error) {
           log.error({ err: error }, 'projector batch failed; retrying');

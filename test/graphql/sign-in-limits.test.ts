@@ -117,6 +117,16 @@ describe('signIn behind a reverse proxy (TRUST_PROXY)', () => {
       // The client is the nearest untrusted address: one it put in the header itself changes nothing.
       expect((await signIn(ann.handle, PASSWORD, 'http', from('198.51.100.1, 203.0.113.7'))).code).toBe('RATE_LIMITED');
     });
+    it('counts a forwarded entry that is no address by the nearest real one, so made-up entries are not fresh keys', async () => {
+      const bob = await t.register();
+      await t.settle();
+      expect((await signIn(bob.handle, 'wrong password', 'http', from('unknown'))).code).toBe('UNAUTHENTICATED');
+      expect((await signIn(bob.handle, 'wrong password', 'http', from('203.0.113.9:5555'))).code).toBe('UNAUTHENTICATED');
+      // Both counted for the proxy's own address (127.0.0.1), as a request without the header is.
+      expect((await signIn(bob.handle, PASSWORD, 'http', from('made up'))).code).toBe('RATE_LIMITED');
+      expect((await signIn(bob.handle, PASSWORD, 'http')).code).toBe('RATE_LIMITED');
+      expect(await signIn(bob.handle, PASSWORD, 'http', from('203.0.113.9'))).toEqual({ code: 'OK', handle: bob.handle });
+    });
   });
 
   describe('trusting no proxy (the default)', () => {
@@ -133,8 +143,12 @@ describe('signIn behind a reverse proxy (TRUST_PROXY)', () => {
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe('1');
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::1' }).trustProxy).toBe('loopback, 10.0.0.0/8, fd00::1');
     expect(loadConfig({}).trustProxy).toBeUndefined();
-    expect(() => loadConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(/TRUST_PROXY: .*invalid IP address: proxy\.example/);
+    expect(() => loadConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(/TRUST_PROXY: "proxy.example" is not an IP address/);
     expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/40' })).toThrow(/TRUST_PROXY/);
+    // Read as addresses by a lax parser (0.0.0.1, 8.0.0.1): refused instead.
+    expect(() => loadConfig({ TRUST_PROXY: '1, loopback' })).toThrow(/TRUST_PROXY: "1" is not an IP address/);
+    expect(() => loadConfig({ TRUST_PROXY: '010.0.0.1' })).toThrow(/TRUST_PROXY: "010.0.0.1" is not an IP address/);
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe('0');
   });
 });
 

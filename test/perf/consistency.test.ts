@@ -23,7 +23,7 @@ describe('the position a query reports', () => {
     let writing = true;
     const writer = (async () => {
       try {
-        for (let i = 0; i < 25; i++) {
+        for (let i = 0; i < 25 && writing; i++) {
           const receipt = await t.command('publishPost', { body: `post ${i}` }, ann.token);
           published.push({ body: `post ${i}`, position: BigInt(receipt.position) });
         }
@@ -33,6 +33,15 @@ describe('the position a query reports', () => {
     })();
     let answers = 0;
     const reader = async () => {
+      // A failed reader stops the others and the writer: nothing goes on looping after the test.
+      try {
+        await readWhileWriting();
+      } catch (error) {
+        writing = false;
+        throw error;
+      }
+    };
+    const readWhileWriting = async () => {
       while (writing) {
         const result = await t.gql(FEED, {}, { token: ann.token });
         expect(result.errors).toBeUndefined();
