@@ -7,6 +7,7 @@ import { findProfileByHandle } from '../read/views/profile.ts';
 import { parseId } from './args.ts';
 import { builder } from './builder.ts';
 import { primePostPage, requireActor, type GraphQLContext } from './context.ts';
+import { pageComplexity } from './complexity.ts';
 import { afterArgDescription, firstArgDescription } from './types/connection.ts';
 import { FriendRequestRef } from './types/friend-request.ts';
 import { PostConnectionRef, PostRef } from './types/post.ts';
@@ -57,6 +58,7 @@ builder.queryField('wall', (t) =>
     type: PostConnectionRef,
     description:
       "The posts on a person's wall, newest first. Visible to the owner and the owner's friends (FORBIDDEN otherwise); NOT_FOUND for no such person.",
+    complexity: pageComplexity,
     args: {
       userId: t.arg.id({ required: true, description: 'Whose wall.' }),
       first: t.arg.int({ defaultValue: 20, description: firstArgDescription }),
@@ -81,6 +83,7 @@ builder.queryField('feed', (t) =>
     type: PostConnectionRef,
     description:
       "The signed-in person's home feed, newest first: their own posts, posts on their wall, and friends' posts they may see (see the README for the rule and its bound).",
+    complexity: pageComplexity,
     args: {
       first: t.arg.int({ defaultValue: 20, description: firstArgDescription }),
       after: t.arg.string({ description: afterArgDescription }),
@@ -115,6 +118,7 @@ builder.queryField('friendRequests', (t) =>
   t.field({
     type: [FriendRequestRef],
     description: `Pending friend requests sent to the signed-in person, newest first (at most ${MAX_FRIEND_REQUESTS}).`,
+    complexity: { field: 1, multiplier: MAX_FRIEND_REQUESTS },
     resolve: async (_root, _args, ctx) => pendingRequests(ctx.services.viewsDb, requireActor(ctx), MAX_FRIEND_REQUESTS),
   }),
 );

@@ -3,6 +3,7 @@ import type { PostRow } from '../../read/views/posts.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { thenMaybe } from '../loader.ts';
+import { pageComplexity } from '../complexity.ts';
 import { afterArgDescription, connectionOf, firstArgDescription } from './connection.ts';
 import { loadProfile, UserRef } from './user.ts';
 
@@ -52,11 +53,13 @@ export const PostRef = builder.objectRef<PostRow>('Post').implement({
     latestComments: t.field({
       type: [CommentRef],
       description: 'The newest few comments (up to 3), newest first, kept with the post for walls and feeds.',
+      complexity: { field: 1, multiplier: 3 },
       resolve: (p) => p.latestComments,
     }),
     comments: t.field({
       type: CommentConnectionRef,
       description: 'All comments, newest first, a page at a time.',
+      complexity: pageComplexity,
       args: {
         first: t.arg.int({ defaultValue: 20, description: firstArgDescription }),
         after: t.arg.string({ description: afterArgDescription }),

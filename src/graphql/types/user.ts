@@ -3,6 +3,7 @@ import { friendsPage } from '../../read/views/friends.ts';
 import type { ProfileRow } from '../../read/views/profile.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
+import { pageComplexity } from '../complexity.ts';
 import { afterArgDescription, connectionOf, firstArgDescription } from './connection.ts';
 
 export const UserRef = builder.objectRef<ProfileRow>('User');
@@ -20,6 +21,7 @@ UserRef.implement({
     friends: t.field({
       type: UserConnectionRef,
       description: "The person's friends, newest friendship first. Visible to any signed-in person, like the profile.",
+      complexity: pageComplexity,
       args: {
         first: t.arg.int({ defaultValue: 20, description: firstArgDescription }),
         after: t.arg.string({ description: afterArgDescription }),
