@@ -1,7 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import type { GraphQLContext } from './context.ts';
-import { QUERY_LIMITS, tooComplex } from './complexity.ts';
 
 /** The schema builder; types live one file each under `types/`, and `schema.ts` assembles them. */
 export const builder = new SchemaBuilder<{
@@ -16,7 +15,8 @@ export const builder = new SchemaBuilder<{
     // A list's size is counted where it is chosen: on a connection field, by its `first`
     // (pageComplexity), so `edges` and `nodes` count once.
     defaultListMultiplier: 1,
-    limit: QUERY_LIMITS,
-    complexityError: tooComplex,
+    // The plugin would count at each root field; useOperationLimits (limits.ts) counts once per
+    // operation, before it runs, subscriptions included.
+    disabled: true,
   },
 });

@@ -7,7 +7,7 @@ import { findProfileByHandle } from '../read/views/profile.ts';
 import { parseId } from './args.ts';
 import { builder } from './builder.ts';
 import { primePostPage, requireActor, type GraphQLContext } from './context.ts';
-import { pageComplexity } from './complexity.ts';
+import { pageComplexity } from './limits.ts';
 import { afterArgDescription, firstArgDescription } from './types/connection.ts';
 import { FriendRequestRef } from './types/friend-request.ts';
 import { PostConnectionRef, PostRef } from './types/post.ts';

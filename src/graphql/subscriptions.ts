@@ -1,5 +1,4 @@
 import DataLoader from 'dataloader';
-import type { GraphQLResolveInfo } from 'graphql';
 import type { Db } from '../db/connect.ts';
 import { notFound } from '../errors.ts';
 import type { Topic } from '../read/changes.ts';
@@ -7,7 +6,6 @@ import type { LiveChange, LiveMessage } from '../read/live/subscriber.ts';
 import { likersAmong } from '../read/views/posts.ts';
 import { parseId, parseResumePoint } from './args.ts';
 import { builder } from './builder.ts';
-import { checkSubscriptionComplexity } from './complexity.ts';
 import { Loader } from './loader.ts';
 import { createLoaders, requireActor, type GraphQLContext } from './context.ts';
 import { requireWallVisible } from './queries.ts';
@@ -99,15 +97,8 @@ function likesOf(change: LiveChange, viewsDb: Db): DataLoader<string, boolean> {
   return likes;
 }
 
-function watch(
-  ctx: GraphQLContext,
-  info: GraphQLResolveInfo,
-  topic: Topic,
-  since: string | null | undefined,
-  authorize: (viewerId: string) => Promise<{ wallId: string | null }>,
-) {
+function watch(ctx: GraphQLContext, topic: Topic, since: string | null | undefined, authorize: (viewerId: string) => Promise<{ wallId: string | null }>) {
   const viewerId = requireActor(ctx);
-  checkSubscriptionComplexity(ctx, info);
   const from = parseResumePoint(since, 'since');
   return ctx.services.live.subscribe(topic, { viewerId, since: from, authorize: () => authorize(viewerId) });
 }
@@ -121,9 +112,9 @@ builder.subscriptionField('wallChanged', (t) =>
       userId: t.arg.id({ required: true, description: 'Whose wall.' }),
       since: t.arg.string({ description: SINCE }),
     },
-    subscribe: (_root, args, ctx, info) => {
+    subscribe: (_root, args, ctx) => {
       const wallId = parseId(args.userId, 'userId');
-      return watch(ctx, info, { kind: 'wall', wallId }, args.since, async () => {
+      return watch(ctx, { kind: 'wall', wallId }, args.since, async () => {
         if (!(await loadProfile(ctx, wallId))) throw notFound(`No person has the id ${wallId}.`);
         await requireWallVisible(ctx, wallId);
         return { wallId };
@@ -138,9 +129,9 @@ builder.subscriptionField('feedChanged', (t) =>
     type: PostChangeRef,
     description: "The signed-in person's feed: posts entering it (ADDED), changing while in it (UPDATED), and leaving it (REMOVED).",
     args: { since: t.arg.string({ description: SINCE }) },
-    subscribe: (_root, args, ctx, info) => {
+    subscribe: (_root, args, ctx) => {
       const readerId = requireActor(ctx);
-      return watch(ctx, info, { kind: 'feed', readerId }, args.since, async () => ({ wallId: null }));
+      return watch(ctx, { kind: 'feed', readerId }, args.since, async () => ({ wallId: null }));
     },
     resolve: (message: LiveMessage, _args, ctx) => deliver(message, ctx),
   }),
@@ -155,9 +146,9 @@ builder.subscriptionField('postChanged', (t) =>
       postId: t.arg.id({ required: true, description: 'The post.' }),
       since: t.arg.string({ description: SINCE }),
     },
-    subscribe: (_root, args, ctx, info) => {
+    subscribe: (_root, args, ctx) => {
       const postId = parseId(args.postId, 'postId');
-      return watch(ctx, info, { kind: 'post', postId }, args.since, async () => {
+      return watch(ctx, { kind: 'post', postId }, args.since, async () => {
         const post = await ctx.loaders.post.load(postId);
         if (!post) throw notFound(`No post has the id ${postId} (or it was deleted).`);
         await requireWallVisible(ctx, post.wallOwnerId);

@@ -7,6 +7,7 @@ import { badInput, DomainError } from '../errors.ts';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useRequestBodyLimit } from './body-limit.ts';
 import { useProjectionConsistency } from './consistency-plugin.ts';
+import { useOperationLimits } from './limits.ts';
 import { createLoaders, type GraphQLContext, type Services } from './context.ts';
 import { maskError } from './errors.ts';
 import { schema } from './schema.ts';
@@ -74,7 +75,8 @@ export function createWallYoga(services: Services, extraPlugins: NonNullable<Par
       headers: EXAMPLE_HEADERS,
       subscriptionsProtocol: 'WS',
     },
-    plugins: [useRequestBodyLimit(), useGraphQlJit({}, { enableIf: jitCompiles }), useProjectionConsistency(), ...extraPlugins],
+    // Limits before jit: an operation refused by them is not compiled.
+    plugins: [useRequestBodyLimit(), useOperationLimits(), useGraphQlJit({}, { enableIf: jitCompiles }), useProjectionConsistency(), ...extraPlugins],
     context: async ({ request, params, ...server }) => {
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       let actorId: string | null = null;

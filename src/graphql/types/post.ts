@@ -1,9 +1,9 @@
 import { decodeCursor, pageSize, toConnection } from '../../read/pagination.ts';
-import type { PostRow } from '../../read/views/posts.ts';
+import { LATEST_COMMENTS, type PostRow } from '../../read/views/posts.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { thenMaybe } from '../loader.ts';
-import { pageComplexity } from '../complexity.ts';
+import { pageComplexity } from '../limits.ts';
 import { afterArgDescription, connectionOf, firstArgDescription } from './connection.ts';
 import { loadProfile, UserRef } from './user.ts';
 
@@ -52,8 +52,8 @@ export const PostRef = builder.objectRef<PostRow>('Post').implement({
     }),
     latestComments: t.field({
       type: [CommentRef],
-      description: 'The newest few comments (up to 3), newest first, kept with the post for walls and feeds.',
-      complexity: { field: 1, multiplier: 3 },
+      description: `The newest few comments (up to ${LATEST_COMMENTS}), newest first, kept with the post for walls and feeds.`,
+      complexity: { field: 1, multiplier: LATEST_COMMENTS },
       resolve: (p) => p.latestComments,
     }),
     comments: t.field({

@@ -3,7 +3,7 @@ import { friendsPage } from '../../read/views/friends.ts';
 import type { ProfileRow } from '../../read/views/profile.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
-import { pageComplexity } from '../complexity.ts';
+import { pageComplexity } from '../limits.ts';
 import { afterArgDescription, connectionOf, firstArgDescription } from './connection.ts';
 
 export const UserRef = builder.objectRef<ProfileRow>('User');
