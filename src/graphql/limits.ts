@@ -1,5 +1,5 @@
 import { complexityFromQuery } from '@pothos/plugin-complexity';
-import { GraphQLError, getOperationAST, Kind, parse, type ASTVisitor, type ExecutionArgs, type ValidationContext } from 'graphql';
+import { GraphQLError, getOperationAST, Kind, parse, type ASTVisitor, type ExecutionArgs, type OperationDefinitionNode, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MAX_PAGE_SIZE } from '../read/pagination.ts';
 import type { GraphQLContext } from './context.ts';
@@ -67,20 +67,32 @@ export function useOperationLimits(): Plugin<GraphQLContext> {
   };
 }
 
+/**
+ * Counts per operation and variables, kept while the operation's document is (Yoga keeps the
+ * parsed documents of recent queries): most requests repeat a document with the same variables,
+ * and counting allocates a little for every selection. (No field's cost depends on the caller.)
+ */
+const counted = new WeakMap<OperationDefinitionNode, Map<string, Record<Measure, number>>>();
+const COUNTS_PER_OPERATION = 100;
+
 function overLimit(args: ExecutionArgs): GraphQLError | null {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation) return null;
-  const fragments = args.document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
-  let result: Record<Measure, number>;
-  try {
-    result = complexityFromQuery(
-      { kind: Kind.DOCUMENT, definitions: [operation, ...fragments] },
-      { schema: args.schema, ctx: args.contextValue as object, variables: (args.variableValues ?? {}) as Record<string, unknown> },
-    );
-  } catch (error) {
-    // Variables that do not fit the operation: execution refuses them with its own message.
-    if (error instanceof GraphQLError) return null;
-    throw error;
+  const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+  const key = JSON.stringify(variables);
+  let counts = counted.get(operation);
+  let result = counts?.get(key);
+  if (!result) {
+    const fragments = args.document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
+    try {
+      result = complexityFromQuery({ kind: Kind.DOCUMENT, definitions: [operation, ...fragments] }, { schema: args.schema, ctx: args.contextValue as object, variables });
+    } catch (error) {
+      // Variables that do not fit the operation: execution refuses them with its own message.
+      if (error instanceof GraphQLError) return null;
+      throw error;
+    }
+    if (!counts || counts.size >= COUNTS_PER_OPERATION) counted.set(operation, (counts = new Map()));
+    counts.set(key, result);
   }
   for (const measure of ['depth', 'breadth', 'complexity'] as const) {
     const limit = QUERY_LIMITS[measure];
