@@ -1,5 +1,5 @@
 import { complexityFromQuery } from '@pothos/plugin-complexity';
-import { GraphQLError, getOperationAST, Kind, parse, type ASTVisitor, type ExecutionArgs, type OperationDefinitionNode, type ValidationContext } from 'graphql';
+import { GraphQLError, getOperationAST, Kind, parse, type ASTVisitor, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MAX_PAGE_SIZE } from '../read/pagination.ts';
 import type { GraphQLContext } from './context.ts';
@@ -49,6 +49,10 @@ const WHY: Record<Measure, string> = {
  * `extensions.complexity` { measure, value, limit }, and nothing read.
  */
 export function useOperationLimits(): Plugin<GraphQLContext> {
+  const refuseOverLimit = ({ args, setResultAndStopExecution }: { args: ExecutionArgs; setResultAndStopExecution: (result: ExecutionResult) => void }) => {
+    const error = overLimit(args);
+    if (error) setResultAndStopExecution({ errors: [error] });
+  };
   return {
     onParse({ setParseFn }) {
       setParseFn((source, options) => parse(source, { ...options, maxTokens: QUERY_LIMITS.tokens }));
@@ -56,14 +60,8 @@ export function useOperationLimits(): Plugin<GraphQLContext> {
     onValidate({ addValidationRule }) {
       addValidationRule(introspectSchemaOnce);
     },
-    onExecute({ args, setResultAndStopExecution }) {
-      const error = overLimit(args);
-      if (error) setResultAndStopExecution({ errors: [error] });
-    },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const error = overLimit(args);
-      if (error) setResultAndStopExecution({ errors: [error] });
-    },
+    onExecute: refuseOverLimit,
+    onSubscribe: refuseOverLimit,
   };
 }
 

@@ -62,6 +62,17 @@ function subscribe(person: Person, query: string, variables: Record<string, unkn
   return Array.from({ length: perClient }, () => server.track(client.subscribe$(query, variables)));
 }
 
+/** A person and `n` friends of theirs. */
+async function ownerWithFriends(n: number) {
+  const owner = await t.register();
+  const friends: Person[] = [];
+  for (let i = 0; i < n; i++) {
+    friends.push(await t.register());
+    await t.befriend(owner, friends[i]!);
+  }
+  return { owner, friends };
+}
+
 /** Waits for the hub to hold exactly `n` subscribers. */
 async function hubSize(n: number) {
   const deadline = Date.now() + 10_000;
@@ -134,9 +145,7 @@ function classify(sqls: string[]) {
 
 describe(`one changed row costs the same statements for 1 subscriber as for 30 (${databaseKind()})`, () => {
   it('wallChanged: 30 subscribers on 6 connections get identical data from 3 statements (+1 empty log read on PostgreSQL)', async () => {
-    const owner = await t.register();
-    const friends = [await t.register(), await t.register(), await t.register(), await t.register(), await t.register()];
-    for (const f of friends) await t.befriend(owner, f);
+    const { owner, friends } = await ownerWithFriends(5);
     const post = await t.command('publishPost', { body: 'count my statements' }, owner.token);
     const postId = post.aggregateId;
     await t.command('addComment', { postId, body: 'a comment whose author is loaded too' }, friends[0]!.token);
@@ -245,9 +254,7 @@ describe(`one changed row costs the same statements for 1 subscriber as for 30 (
   });
 
   it('likedByMe: one query answers 30 subscribers, each for itself, as it answers 1', async () => {
-    const owner = await t.register();
-    const friends = [await t.register(), await t.register(), await t.register(), await t.register(), await t.register()];
-    for (const f of friends) await t.befriend(owner, f);
+    const { owner, friends } = await ownerWithFriends(5);
     const post = await t.command('publishPost', { body: 'who likes me?' }, owner.token);
     const postId = post.aggregateId;
     await t.command('likePost', { postId }, friends[0]!.token);
