@@ -6,8 +6,14 @@ import { createLogger } from './logger.ts';
 import { seedWorld, WorldAlreadySeededError } from './seed/world.ts';
 import { EventLogFromAnotherClusterError } from './write/event-log.ts';
 import { resolveTokenSecret } from './write/identity/tokens.ts';
+import { runtimeProblem } from './runtime.ts';
 
 async function main() {
+  const unsupported = runtimeProblem();
+  if (unsupported) {
+    process.stderr.write(`wall: ${unsupported}\n`);
+    process.exit(1);
+  }
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const embedded = !config.databaseUrl;

@@ -7,6 +7,7 @@ import { allProjections } from '../read/views/index.ts';
 import { Projector } from './projector.ts';
 import { rebuildViews } from './rebuild.ts';
 import { assertLogBelongsToCluster, EventLogFromAnotherClusterError } from '../write/event-log.ts';
+import { runtimeProblem } from '../runtime.ts';
 
 /**
  * `npm run projector`: a process that only keeps the views (beside API processes started with
@@ -14,6 +15,11 @@ import { assertLogBelongsToCluster, EventLogFromAnotherClusterError } from '../w
  * live ones, showing progress, then swaps them in and exits.
  */
 async function main() {
+  const unsupported = runtimeProblem();
+  if (unsupported) {
+    process.stderr.write(`wall projector: ${unsupported}\n`);
+    process.exit(1);
+  }
   const { values } = parseArgs({ options: { rebuild: { type: 'boolean', default: false } } });
   const config = loadConfig();
   const log = createLogger(config.logLevel);
