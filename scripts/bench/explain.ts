@@ -16,6 +16,8 @@ import * as schema from '../../src/db/schema/index.ts';
 import { views } from '../../src/db/schema/read.ts';
 import { clientAddressOf } from '../../src/graphql/client-address.ts';
 import { createWallYoga } from '../../src/graphql/yoga.ts';
+import { applyBatch } from '../../src/projector/projector.ts';
+import { DEFAULT_CHANGE_LOG_SIZE } from '../../src/read/changes.ts';
 import { ChangeHub } from '../../src/read/live/hub.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ProjectionStatus } from '../../src/read/consistency.ts';
@@ -92,7 +94,7 @@ interface Summary {
   scans: string[];
 }
 const summaries: { page: string; s: Summary }[] = [];
-const whatIf: { projector: Statement[] } = { projector: [] };
+const whatIf: { projector: Statement[]; createStage: string } = { projector: [], createStage: '' };
 
 /** The tables a statement reads, for a label. */
 function label(query: string): string {
@@ -214,17 +216,20 @@ await explain(client, '(b) view feed', { query: VIEW_FEED_SQL, params: [reader.u
   captured = [];
   try {
     await db.transaction(async (tx) => {
-      for (const projection of allProjections) await projection.apply({ tx, views, feedLimit: DEFAULT_FEED_LIMIT, logChanges: true }, event);
+      await applyBatch(tx, [event], { views, projections: allProjections, feedLimit: DEFAULT_FEED_LIMIT, changeLogSize: DEFAULT_CHANGE_LOG_SIZE });
       throw new Rollback();
     });
   } catch (error) {
     if (!(error instanceof Rollback)) throw error;
   }
-  const statements = captured.filter((s) => !/^\s*(begin|commit|rollback|savepoint)/i.test(s.query));
+  // The change stage is made as the batch's first statement: made again below, not explained.
+  const statements = captured.filter((s) => !/^\s*(begin|commit|rollback|savepoint|create)/i.test(s.query));
+  const createStageSql = captured.find((s) => /^\s*create/i.test(s.query))!.query;
   captured = null;
   say(`==== projector: PostPublished by the reader (${reader.friend_count} friends): ${statements.length} statements, run and rolled back ====\n`);
   try {
     await client.begin(async (tx) => {
+      await tx.unsafe(createStageSql);
       for (const statement of statements) await explain(tx, 'projector post', statement, false);
       throw new Rollback();
     });
@@ -232,6 +237,7 @@ await explain(client, '(b) view feed', { query: VIEW_FEED_SQL, params: [reader.u
     if (!(error instanceof Rollback)) throw error;
   }
   whatIf.projector = statements;
+  whatIf.createStage = createStageSql;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -255,6 +261,7 @@ if (!args.has('no-what-if')) {
   class Rollback extends Error {}
   try {
     await client.begin(async (tx) => {
+      await tx.unsafe(whatIf.createStage);
       for (const statement of whatIf.projector) {
         const changed = matchIndex(statement.query);
         if (changed === statement.query) await tx.unsafe(statement.query, statement.params as never[]);

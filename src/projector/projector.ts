@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/connect.ts';
 import { views as liveViews, type Views } from '../db/schema/read.ts';
 import type { Logger } from '../logger.ts';
-import { CHANGES_CHANNEL, DEFAULT_CHANGE_LOG_SIZE, trimChangeLog } from '../read/changes.ts';
+import { CHANGES_CHANNEL, createChangeStage, DEFAULT_CHANGE_LOG_SIZE, publishStagedChanges, trimChangeLog } from '../read/changes.ts';
 import { readCheckpoint, VIEWS_CHECKPOINT } from '../read/checkpoint.ts';
 import type { Projection } from '../read/projection.ts';
 import { DEFAULT_FEED_LIMIT } from '../read/views/feed.ts';
@@ -55,24 +55,36 @@ export interface BatchTarget {
 }
 
 /**
- * Applies one batch of events to the views and moves the checkpoint, inside `tx`. When it logs
- * changes, it also trims the log and NOTIFYs the API processes (delivered at commit).
+ * Applies one batch of events to the views and moves the checkpoint, inside `tx`: each projection
+ * queues its set-based statements (see read/projection.ts), and they all go to the database
+ * together. When it logs changes, it also trims the log and NOTIFYs the API processes (delivered
+ * at commit).
  */
-export async function applyBatch(tx: Tx, batch: RecordedEvent[], { views, projections, feedLimit, changeLogSize }: BatchTarget) {
+export async function applyBatch(tx: Tx, batch: readonly RecordedEvent[], { views, projections, feedLimit, changeLogSize }: BatchTarget) {
   const last = batch.at(-1);
   if (!last) return;
   const logChanges = changeLogSize !== null;
-  for (const event of batch) {
-    for (const projection of projections) await projection.apply({ tx, views, feedLimit, logChanges }, event);
+  const statements: Promise<unknown>[] = [];
+  const run = (statement: SQL) => void statements.push(tx.execute(statement));
+  let failure: unknown = null;
+  try {
+    run(createChangeStage);
+    for (const projection of projections) await projection.apply({ views, feedLimit, logChanges, run }, batch);
+    run(sql`update ${views.checkpoints} set position = ${last.position.toString()}::bigint, updated_at = now() where name = ${VIEWS_CHECKPOINT}`);
+    if (logChanges) {
+      run(publishStagedChanges(views));
+      run(trimChangeLog(views, changeLogSize));
+      run(sql`select pg_notify(${CHANGES_CHANNEL}, ${last.position.toString()})`);
+    }
+  } catch (error) {
+    failure = error;
   }
-  await tx
-    .update(views.checkpoints)
-    .set({ position: last.position, updatedAt: new Date() })
-    .where(eq(views.checkpoints.name, VIEWS_CHECKPOINT));
-  if (logChanges) {
-    await trimChangeLog(tx, views, changeLogSize);
-    await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${last.position.toString()})`);
-  }
+  // Every queued statement settles before the transaction ends, whichever failed; the first
+  // failure in queue order is the cause (those after it only saw the transaction aborted).
+  const settled = await Promise.allSettled(statements);
+  const rejected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure !== null) throw failure;
+  if (rejected) throw rejected.reason;
 }
 
 /**

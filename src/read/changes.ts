@@ -1,8 +1,7 @@
-import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
-import type { Queryable, Tx } from '../db/connect.ts';
+import { and, asc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import type { Queryable } from '../db/connect.ts';
 import { changes, checkpoints, feedEntries, type ChangeKind, type Views } from '../db/schema/read.ts';
-import type { RecordedEvent } from '../write/events.ts';
-import type { ProjectionContext } from './projection.ts';
+import { recordset, type ProjectionContext } from './projection.ts';
 
 /*
  * The change log (read.changes) is how live subscriptions learn what the projector changed. Rows
@@ -22,42 +21,67 @@ export const DEFAULT_CHANGE_LOG_SIZE = 100_000;
 
 export type ChangeRow = typeof changes.$inferSelect;
 
-const at = (event: RecordedEvent) => sql`${event.position.toString()}::bigint`;
+/*
+ * A batch's change-log rows are staged first (a temporary table, emptied at commit) by the
+ * statements that make the changes, then enter the log together, in log order: by position, and
+ * within one transaction revocations first, then post rows, then feed entries added, then removed.
+ * So positions never go back in seq order, which resuming relies on (see live/hub.ts).
+ */
+const STAGE = sql.raw('pg_temp.wall_change_stage');
+export const STAGE_ORDER = { revoked: 0, post: 1, feedAdded: 2, feedRemoved: 3 } as const;
 
-/** Logs that a post changed, with the wall it is on (read from the posts view: log before deleting). */
-export async function logPostChange({ tx, views, logChanges }: ProjectionContext, event: RecordedEvent, kind: ChangeKind, postId: string) {
-  if (!logChanges) return;
-  const { posts, changes: log } = views;
-  await tx.execute(sql`
-    insert into ${log} (position, kind, post_id, wall_id)
-    select ${at(event)}, ${kind}, post_id, wall_owner_id from ${posts} where post_id = ${postId}`);
+/** Makes the stage, once per connection. */
+export const createChangeStage = sql`
+  create temp table if not exists wall_change_stage (
+    position bigint not null, ord smallint not null, seq bigint not null, kind text not null,
+    post_id uuid, wall_id uuid, reader_id uuid) on commit delete rows`;
+
+/** Stages post rows: one per event that changed a post, with its wall (read from the posts view: stage before deleting). */
+export function stagePostChanges({ views, logChanges, run }: ProjectionContext, rows: { position: string; seq: string; kind: ChangeKind; post_id: string }[]) {
+  if (!logChanges || rows.length === 0) return;
+  run(sql`
+    insert into ${STAGE} (position, ord, seq, kind, post_id, wall_id)
+    select r.position, ${STAGE_ORDER.post}, r.seq, r.kind, r.post_id, p.wall_owner_id
+    from ${recordset(rows, 'r(position bigint, seq bigint, kind text, post_id uuid)')} join ${views.posts} p on p.post_id = r.post_id`);
 }
 
-/** Logs that `readerId` may no longer see `wallId`'s wall (their friendship ended). */
-export async function logRevoked({ tx, views, logChanges }: ProjectionContext, event: RecordedEvent, readerId: string, wallId: string) {
-  if (!logChanges) return;
-  await tx.insert(views.changes).values({ position: event.position, kind: 'REVOKED', readerId, wallId });
+/** Stages that each reader may no longer see the wall (their friendship ended). */
+export function stageRevoked({ logChanges, run }: ProjectionContext, rows: { position: string; reader_id: string; wall_id: string }[]) {
+  if (!logChanges || rows.length === 0) return;
+  run(sql`
+    insert into ${STAGE} (position, ord, seq, kind, reader_id, wall_id)
+    select r.position, ${STAGE_ORDER.revoked}, 0, 'REVOKED', r.reader_id, r.wall_id
+    from ${recordset(rows, 'r(position bigint, reader_id uuid, wall_id uuid)')}`);
 }
 
 /**
- * A CTE that logs feed entries a statement added or removed: `source` is a CTE name with columns
- * (reader_id, post_id). Used inside the feed's set-based statements, so fan-out logs without a
- * round trip per reader.
+ * A CTE body that stages feed entries a statement added or removed: `source` names a CTE with
+ * columns (position, reader_id, post_id). Used inside the feed's set-based statements, so fan-out
+ * logs without a round trip per reader.
  */
-export function feedChangesCte(ctx: ProjectionContext, event: RecordedEvent, kind: 'ADDED' | 'REMOVED', source: string) {
-  return sql`insert into ${ctx.views.changes} (position, kind, post_id, reader_id)
-    select ${at(event)}, ${kind}, post_id, reader_id from ${sql.raw(source)} where ${ctx.logChanges}`;
+export function stageFeedChanges(ctx: ProjectionContext, kind: 'ADDED' | 'REMOVED', source: string) {
+  const ord = kind === 'ADDED' ? STAGE_ORDER.feedAdded : STAGE_ORDER.feedRemoved;
+  return sql`insert into ${STAGE} (position, ord, seq, kind, post_id, reader_id)
+    select position, ${ord}, 0, ${kind}, post_id, reader_id from ${sql.raw(source)} where ${ctx.logChanges}`;
+}
+
+/** Moves the staged rows into the log, in log order. */
+export function publishStagedChanges(views: Views) {
+  return sql`
+    with staged as (delete from ${STAGE} returning *)
+    insert into ${views.changes} (position, kind, post_id, wall_id, reader_id)
+    select position, kind, post_id, wall_id, reader_id from staged order by position, ord, seq, reader_id, post_id`;
 }
 
 /** Drops the oldest rows beyond `keep`, remembering the newest position dropped. */
-export async function trimChangeLog(tx: Tx, views: Views, keep: number): Promise<void> {
+export function trimChangeLog(views: Views, keep: number): SQL {
   const { changes: log, checkpoints: marks } = views;
-  await tx.execute(sql`
+  return sql`
     with gone as (
       delete from ${log} where seq <= (select max(seq) from ${log}) - ${keep} returning position)
     insert into ${marks} (name, position, updated_at)
     select ${CHANGE_LOG_CHECKPOINT}, max(position), now() from gone having count(*) > 0
-    on conflict (name) do update set position = greatest(${marks}.position, excluded.position), updated_at = excluded.updated_at`);
+    on conflict (name) do update set position = greatest(${marks}.position, excluded.position), updated_at = excluded.updated_at`;
 }
 
 /** The newest position the change log no longer holds (0 when it was never trimmed). */

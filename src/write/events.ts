@@ -1,7 +1,7 @@
 /**
  * Every event the command side emits: past-tense names, literal-typed so a projection that forgets
- * one fails to compile (see `assertNever`). Events carry what projections need, because the
- * projector never reads the write tables.
+ * one fails to compile (each ends its switch with `assertNever`, src/read/projection.ts). Events
+ * carry what projections need, because the projector never reads the write tables.
  */
 export type DomainEvent =
   | { type: 'UserRegistered'; data: { userId: string; handle: string; displayName: string } }
@@ -39,7 +39,3 @@ export type RecordedEvent = DomainEvent & {
   occurredAt: Date;
   metadata: EventMetadata;
 };
-
-export function assertNever(value: never): never {
-  throw new Error(`Unhandled case: ${JSON.stringify(value)}`);
-}

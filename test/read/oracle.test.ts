@@ -33,7 +33,6 @@ const CONCURRENCY = Number(process.env['ORACLE_CONCURRENCY'] ?? 4);
 /** Large enough that no feed is ever trimmed: the oracle's feed rule then has no gaps to model. */
 const FEED_LIMIT = 100_000;
 const CRASH_BATCH = 50;
-const CRASH_AT_EVENT = 23;
 
 const t = useTestApp({ projector: false, feedLimit: FEED_LIMIT });
 const log = createLogger('silent');
@@ -80,29 +79,27 @@ function expectCleanRun(stats: DriverStats): void {
 }
 
 /**
- * Wraps `projections` so that, once `afterBatches` batches have committed, the `crashAt`-th event
- * (1-based) of the next batch fails halfway through its projections: the views already hold part
- * of that batch, and of that event, when it dies. `committed` must be called after each batch.
+ * Wraps `projections` so that, once `afterBatches` batches have committed, the next batch fails
+ * halfway through its projections: the statements of the first half have run, so the views
+ * already hold part of that batch when it dies. `committed` must be called after each batch.
  */
-function crashingProjections(projections: readonly Projection[], afterBatches: number, crashAt: number) {
-  const state = { batches: 0, seen: 0, crashed: false };
+function crashingProjections(projections: readonly Projection[], afterBatches: number) {
+  const state = { batches: 0, crashed: false };
   const half = Math.ceil(projections.length / 2);
   const wrapped = projections.map(
     (projection, i): Projection => ({
       name: projection.name,
-      async apply(ctx, event) {
-        if (i === 0) state.seen += 1;
-        if (state.batches === afterBatches && state.seen === crashAt && i === half) {
+      async apply(ctx, batch) {
+        if (state.batches === afterBatches && i === half) {
           state.crashed = true;
-          throw new SimulatedCrash(`killed at event ${crashAt} of batch ${afterBatches + 1}, after ${half} of its projections`);
+          throw new SimulatedCrash(`killed in batch ${afterBatches + 1} (${batch.length} events), after ${half} of its projections`);
         }
-        return projection.apply(ctx, event);
+        return projection.apply(ctx, batch);
       },
     }),
   );
   const committed = () => {
     state.batches += 1;
-    state.seen = 0;
   };
   return { wrapped, state, committed };
 }
@@ -156,7 +153,7 @@ describe(`the views agree with the write tables (ORACLE_SEED=${SEED}, ${database
     expect(await projector().catchUp()).toBe(0);
   });
 
-  it(`after a projector killed in the middle of a batch (event ${CRASH_AT_EVENT} of ${CRASH_BATCH}) was restarted`, { timeout: 120_000 }, async () => {
+  it(`after a projector killed in the middle of a batch (of ${CRASH_BATCH} transactions) was restarted`, { timeout: 120_000 }, async () => {
     expect(driver, 'the first test drives the commands').toBeDefined();
     const stats = await driver!.run(MORE_COMMANDS, CONCURRENCY);
     expectCleanRun(stats);
@@ -165,7 +162,7 @@ describe(`the views agree with the write tables (ORACLE_SEED=${SEED}, ${database
     // 1. The doomed projector applies one batch and commits it.
     await waitForReadableLog(db(), await logHead(db()), VISIBILITY_TIMEOUT_MS);
     const from = await readCheckpoint(db());
-    const crash = crashingProjections(allProjections, 1, CRASH_AT_EVENT);
+    const crash = crashingProjections(allProjections, 1);
     const doomed = projector(crash.wrapped, CRASH_BATCH);
     doomed.onBatch(crash.committed);
     const first = await readEventsAfter(db(), from, CRASH_BATCH);
@@ -175,9 +172,9 @@ describe(`the views agree with the write tables (ORACLE_SEED=${SEED}, ${database
     const committed = await readCheckpoint(db());
     expect(committed).toBe(first.at(-1)!.position);
 
-    // 2. Its second batch dies at event CRASH_AT_EVENT: nothing of that batch may stay.
+    // 2. Its second batch dies halfway through its projections: nothing of that batch may stay.
     const second = await readEventsAfter(db(), committed, CRASH_BATCH);
-    expect(second.length, `the second batch must reach event ${CRASH_AT_EVENT} (${reproduce})`).toBeGreaterThan(CRASH_AT_EVENT);
+    expect(second.length, `the second batch has events (${reproduce})`).toBeGreaterThan(10);
     const viewsBefore = await actualViews(db());
     await expect(doomed.applyNextBatch()).rejects.toBeInstanceOf(SimulatedCrash);
     expect(crash.state.crashed).toBe(true);

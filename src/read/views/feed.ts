@@ -2,9 +2,8 @@ import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/connect.ts';
 import { feedEntries, postViews } from '../../db/schema/read.ts';
 import { atMost, literalLimit, preparedPerBucket, type Cursor } from '../pagination.ts';
-import { feedChangesCte } from '../changes.ts';
-import type { Projection, ProjectionContext } from '../projection.ts';
-import type { RecordedEvent } from '../../write/events.ts';
+import { stageFeedChanges } from '../changes.ts';
+import { assertNever, at, idSet, recordset, type Projection, type ProjectionContext } from '../projection.ts';
 import { likedByViewer, type PagePostRow } from './posts.ts';
 
 /*
@@ -22,101 +21,157 @@ import { likedByViewer, type PagePostRow } from './posts.ts';
 /** Feed entries kept per reader unless FEED_LIMIT says otherwise. */
 export const DEFAULT_FEED_LIMIT = 500;
 
+/*
+ * Over a batch: the friendships it made or ended touch their two people (the "affected"), whose
+ * feeds are recomputed from the rule once the batch's friends and posts are in place, at the
+ * position of the last such event. Everyone else saw no friendship of theirs change during the
+ * batch, so the friend graph as it stands after the batch is the one each new post met: the
+ * batch's posts are fanned out on it in one statement, to everyone but the affected. Posts
+ * deleted in the batch leave every feed; those published and deleted within it are never fanned
+ * out. Feeds over the bound then drop their oldest entries.
+ */
 export const feedProjection: Projection = {
   name: 'feed',
-  async apply(ctx, event) {
-    switch (event.type) {
-      case 'PostPublished':
-        return fanOut(ctx, event, event.data.postId, event.data.authorId, event.data.wallOwnerId, event.occurredAt);
-      case 'PostDeleted':
-        return removePost(ctx, event, event.data.postId);
-      case 'FriendRequestAccepted':
-        await recompute(ctx, event, event.data.fromUserId);
-        await recompute(ctx, event, event.data.toUserId);
-        return;
-      case 'FriendRemoved':
-        await recompute(ctx, event, event.data.userId);
-        await recompute(ctx, event, event.data.friendId);
-        return;
-      default:
-        return;
+  apply(ctx, batch) {
+    const published = new Map<string, { post_id: string; author_id: string; wall_owner_id: string; created_at: Date; position: string }>();
+    const deleted: { post_id: string; position: string }[] = [];
+    const affected = new Map<string, string>();
+    for (const event of batch) {
+      switch (event.type) {
+        case 'PostPublished': {
+          const { postId, authorId, wallOwnerId } = event.data;
+          published.set(postId, { post_id: postId, author_id: authorId, wall_owner_id: wallOwnerId, created_at: event.occurredAt, position: at(event) });
+          break;
+        }
+        case 'PostDeleted':
+          if (!published.delete(event.data.postId)) deleted.push({ post_id: event.data.postId, position: at(event) });
+          break;
+        case 'FriendRequestAccepted':
+          affected.set(event.data.fromUserId, at(event)).set(event.data.toUserId, at(event));
+          break;
+        case 'FriendRemoved':
+          affected.set(event.data.userId, at(event)).set(event.data.friendId, at(event));
+          break;
+        case 'UserRegistered':
+        case 'ProfileUpdated':
+        case 'FriendRequestSent':
+        case 'FriendRequestDeclined':
+        case 'PostEdited':
+        case 'CommentAdded':
+        case 'CommentDeleted':
+        case 'PostLiked':
+        case 'PostUnliked':
+          break;
+        default:
+          assertNever(event);
+      }
     }
+    if (published.size > 0) ctx.run(fanOut(ctx, [...published.values()], affected.keys()));
+    if (deleted.length > 0) ctx.run(removePosts(ctx, deleted));
+    if (affected.size > 0) ctx.run(recompute(ctx, [...affected].map(([reader_id, position]) => ({ reader_id, position }))));
+    if (published.size > 0) ctx.run(trim(ctx, published.keys(), [...published.values()].at(-1)!.position));
   },
 };
 
-/** Adds the post to its readers' feeds, then drops the oldest entry of each feed now over the bound. */
-async function fanOut(ctx: ProjectionContext, event: RecordedEvent, postId: string, authorId: string, wallOwnerId: string, createdAt: Date) {
-  const { tx, views, feedLimit } = ctx;
-  const { friends, feedEntries: feed, feedSizes: sizes } = views;
-  await tx.execute(sql`
-    with readers as (
+/** Adds each post to its readers' feeds: its author, its wall's owner, and the author's friends who are friends of the owner. */
+function fanOut(ctx: ProjectionContext, posts: { post_id: string; author_id: string; wall_owner_id: string; created_at: Date; position: string }[], skip: Iterable<string>) {
+  const { friends, feedEntries: feed, feedSizes: sizes } = ctx.views;
+  return sql`
+    with p as (select * from ${recordset(posts, 'p(post_id uuid, author_id uuid, wall_owner_id uuid, created_at timestamptz, position bigint)')}),
+    readers as (
       -- The author may see the wall at publish time (the command checked it).
-      select ${authorId}::uuid as reader_id
-      union select ${wallOwnerId}::uuid
-      union select f.friend_id from ${friends} f
-            where f.user_id = ${authorId}
-              and exists (select 1 from ${friends} g where g.user_id = ${wallOwnerId} and g.friend_id = f.friend_id)),
+      select r.reader_id, p.post_id, p.created_at, p.position
+      from p cross join lateral (
+        select p.author_id as reader_id
+        union select p.wall_owner_id
+        union select f.friend_id from ${friends} f
+              where f.user_id = p.author_id
+                and exists (select 1 from ${friends} g where g.user_id = p.wall_owner_id and g.friend_id = f.friend_id)) r
+      where r.reader_id not in ${idSet(skip)}),
     added as (
       insert into ${feed} (reader_id, post_id, created_at)
-      select reader_id, ${postId}::uuid, ${createdAt.toISOString()}::timestamptz from readers
+      select reader_id, post_id, created_at from readers
       on conflict do nothing
       returning reader_id, post_id),
-    logged as (${feedChangesCte(ctx, event, 'ADDED', 'added')})
-    insert into ${sizes} (reader_id, entries) select reader_id, 1 from added
-    on conflict (reader_id) do update set entries = ${sizes}.entries + 1`);
-  // Statements see the rows of earlier statements only: the trim is a statement of its own.
-  await tx.execute(sql`
-    with over as (
-      update ${sizes} s set entries = s.entries - 1
-      from (select reader_id from ${feed} where post_id = ${postId}) r
-      where s.reader_id = r.reader_id and s.entries > ${feedLimit}
-      returning s.reader_id),
-    trimmed as (
-      delete from ${feed} e
-      using over o
-      cross join lateral (select created_at, post_id from ${feed} x where x.reader_id = o.reader_id
-                          order by created_at, post_id limit 1) oldest
-      where e.reader_id = o.reader_id and e.created_at = oldest.created_at and e.post_id = oldest.post_id
-      returning e.reader_id, e.post_id)
-    ${feedChangesCte(ctx, event, 'REMOVED', 'trimmed')}`);
+    added_at as (select a.reader_id, a.post_id, r.position from added a join readers r using (reader_id, post_id)),
+    logged as (${stageFeedChanges(ctx, 'ADDED', 'added_at')})
+    insert into ${sizes} (reader_id, entries) select reader_id, count(*) from added group by reader_id
+    on conflict (reader_id) do update set entries = ${sizes}.entries + excluded.entries`;
 }
 
-async function removePost(ctx: ProjectionContext, event: RecordedEvent, postId: string) {
+/** Removes deleted posts from every feed. */
+function removePosts(ctx: ProjectionContext, posts: { post_id: string; position: string }[]) {
   const { feedEntries: feed, feedSizes: sizes } = ctx.views;
-  await ctx.tx.execute(sql`
-    with removed as (delete from ${feed} where post_id = ${postId} returning reader_id, post_id),
-    logged as (${feedChangesCte(ctx, event, 'REMOVED', 'removed')})
-    update ${sizes} s set entries = s.entries - 1 from removed r where s.reader_id = r.reader_id`);
+  return sql`
+    with d as (select * from ${recordset(posts, 'd(post_id uuid, position bigint)')}),
+    removed as (delete from ${feed} e using d where e.post_id = d.post_id returning e.reader_id, e.post_id, d.position),
+    logged as (${stageFeedChanges(ctx, 'REMOVED', 'removed')})
+    update ${sizes} s set entries = s.entries - r.n
+    from (select reader_id, count(*) as n from removed group by reader_id) r where s.reader_id = r.reader_id`;
 }
 
 /**
- * Rebuilds one reader's feed from the rule at the top of this file, touching only the entries
- * that differ (and logging those as removed or added).
+ * Rebuilds these readers' feeds from the rule at the top of this file, touching only the entries
+ * that differ (and logging those as removed or added, at each reader's position).
  */
-async function recompute(ctx: ProjectionContext, event: RecordedEvent, readerId: string) {
-  const { tx, views, feedLimit } = ctx;
+function recompute(ctx: ProjectionContext, readers: { reader_id: string; position: string }[]) {
+  const { views, feedLimit } = ctx;
   const { friends, posts, feedEntries: feed, feedSizes: sizes } = views;
   // The sub-statements see one snapshot: the delete and the insert never meet on a key, because
-  // one takes what is not wanted and the other only what is.
-  await tx.execute(sql`
-    with wanted as (
-      select ${readerId}::uuid as reader_id, p.post_id, p.created_at from ${posts} p
-      where (p.wall_owner_id = ${readerId} or p.wall_owner_id in (select friend_id from ${friends} where user_id = ${readerId}))
-        and (p.author_id = ${readerId} or p.wall_owner_id = ${readerId}
-             or p.author_id in (select friend_id from ${friends} where user_id = ${readerId}))
-      order by p.created_at desc, p.post_id desc
-      limit ${feedLimit}),
+  // one takes what is not wanted and the other only what is. A reader's candidates are the posts
+  // on their own wall and, per friend, the posts on that friend's wall by the reader or a friend
+  // of theirs: index range scans on the walls, not a pass over every post.
+  return sql`
+    with r as (select * from ${recordset(readers, 'r(reader_id uuid, position bigint)')}),
+    wanted as (
+      select r.reader_id, w.post_id, w.created_at from r cross join lateral (
+        select c.post_id, c.created_at from (
+          select p.post_id, p.created_at from ${posts} p where p.wall_owner_id = r.reader_id
+          union all
+          select p.post_id, p.created_at from ${friends} f join ${posts} p on p.wall_owner_id = f.friend_id
+          where f.user_id = r.reader_id
+            and (p.author_id = r.reader_id or p.author_id = f.friend_id
+                 or exists (select 1 from ${friends} g where g.user_id = r.reader_id and g.friend_id = p.author_id))
+        ) c
+        order by c.created_at desc, c.post_id desc
+        limit ${feedLimit}) w),
     gone as (
-      delete from ${feed} e where e.reader_id = ${readerId} and e.post_id not in (select post_id from wanted)
-      returning e.reader_id, e.post_id),
+      delete from ${feed} e using r
+      where e.reader_id = r.reader_id
+        and not exists (select 1 from wanted w where w.reader_id = e.reader_id and w.post_id = e.post_id)
+      returning e.reader_id, e.post_id, r.position),
     added as (
       insert into ${feed} (reader_id, post_id, created_at) select reader_id, post_id, created_at from wanted
       on conflict do nothing
       returning reader_id, post_id),
-    logged_gone as (${feedChangesCte(ctx, event, 'REMOVED', 'gone')}),
-    logged_added as (${feedChangesCte(ctx, event, 'ADDED', 'added')})
-    insert into ${sizes} (reader_id, entries) select ${readerId}, count(*) from wanted
-    on conflict (reader_id) do update set entries = excluded.entries`);
+    added_at as (select a.reader_id, a.post_id, r.position from added a join r using (reader_id)),
+    logged_gone as (${stageFeedChanges(ctx, 'REMOVED', 'gone')}),
+    logged_added as (${stageFeedChanges(ctx, 'ADDED', 'added_at')})
+    insert into ${sizes} (reader_id, entries)
+    select r.reader_id, (select count(*) from wanted w where w.reader_id = r.reader_id) from r
+    on conflict (reader_id) do update set entries = excluded.entries`;
+}
+
+/**
+ * Drops the oldest entries of every feed that these posts took over the bound (as one drop per
+ * post over it would), logged at the position of the batch's last post.
+ */
+function trim(ctx: ProjectionContext, postIds: Iterable<string>, position: string) {
+  const { feedEntries: feed, feedSizes: sizes } = ctx.views;
+  const { feedLimit } = ctx;
+  return sql`
+    with over as (
+      select s.reader_id, s.entries - ${feedLimit}::int as excess from ${sizes} s
+      where s.entries > ${feedLimit}::int
+        and s.reader_id in (select reader_id from ${feed} where post_id in ${idSet(postIds)})),
+    victims as (
+      select o.reader_id, x.post_id from over o cross join lateral (
+        select post_id from ${feed} x where x.reader_id = o.reader_id order by x.created_at, x.post_id limit o.excess) x),
+    trimmed as (
+      delete from ${feed} e using victims v where e.reader_id = v.reader_id and e.post_id = v.post_id
+      returning e.reader_id, e.post_id, ${position}::bigint as position),
+    logged as (${stageFeedChanges(ctx, 'REMOVED', 'trimmed')})
+    update ${sizes} s set entries = s.entries - o.excess from over o where s.reader_id = o.reader_id`;
 }
 
 /**

@@ -1,11 +1,11 @@
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Queryable, Tx } from '../../db/connect.ts';
+import type { Queryable } from '../../db/connect.ts';
 import { perHandle } from '../../db/per-handle.ts';
-import { commentViews, likeViews, postViews, type Views } from '../../db/schema/read.ts';
+import { commentViews, likeViews, postViews, type ChangeKind, type Views } from '../../db/schema/read.ts';
 import { atMost, literalLimit, preparedPerBucket, type Cursor } from '../pagination.ts';
-import { logPostChange } from '../changes.ts';
-import type { Projection } from '../projection.ts';
+import { stagePostChanges } from '../changes.ts';
+import { assertNever, at, idSet, recordset, type Projection } from '../projection.ts';
 
 /** How many of a post's newest comments its view row carries for walls and feeds. */
 export const LATEST_COMMENTS = 3;
@@ -15,67 +15,139 @@ export type PostRow = typeof postViews.$inferSelect;
 export type PagePostRow = PostRow & { likedByMe: boolean };
 export type CommentRow = typeof commentViews.$inferSelect;
 
-/** Posts with their counts and newest comments; the comments and likes behind them. */
+/**
+ * Posts with their counts and newest comments; the comments and likes behind them. Over a batch:
+ * new posts, the last edit of each, likes and comments as they stand after the batch (a like then
+ * an unlike is no like), counters moved once per post, the newest comments rewritten once per post,
+ * and deleted posts removed last, with their comments and likes.
+ */
 export const postsProjection: Projection = {
   name: 'posts',
-  async apply(ctx, event) {
-    const { tx, views } = ctx;
+  apply(ctx, batch) {
+    const published: { post_id: string; author_id: string; wall_owner_id: string; body: string; created_at: Date }[] = [];
+    const edits = new Map<string, { body: string; edited_at: Date }>();
+    const likesAfter = new Map<string, { post_id: string; user_id: string; liked: boolean }>();
+    const addedComments: { comment_id: string; post_id: string; author_id: string; body: string; created_at: Date }[] = [];
+    const deletedComments: string[] = [];
+    const counters = new Map<string, { likes: number; comments: number }>();
+    const deleted = new Set<string>();
+    const commented = new Set<string>();
+    const changes: { position: string; seq: string; kind: ChangeKind; post_id: string }[] = [];
+    const count = (postId: string, key: 'likes' | 'comments', delta: number) => {
+      const c = counters.get(postId) ?? counters.set(postId, { likes: 0, comments: 0 }).get(postId)!;
+      c[key] += delta;
+    };
+    const like = (postId: string, userId: string, liked: boolean) => {
+      likesAfter.set(`${postId}|${userId}`, { post_id: postId, user_id: userId, liked });
+      count(postId, 'likes', liked ? 1 : -1);
+    };
+    for (const event of batch) {
+      const change = (kind: ChangeKind, postId: string) => changes.push({ position: at(event), seq: event.seq.toString(), kind, post_id: postId });
+      switch (event.type) {
+        case 'PostPublished': {
+          const { postId, authorId, wallOwnerId, body } = event.data;
+          published.push({ post_id: postId, author_id: authorId, wall_owner_id: wallOwnerId, body, created_at: event.occurredAt });
+          change('ADDED', postId);
+          break;
+        }
+        case 'PostEdited':
+          edits.set(event.data.postId, { body: event.data.body, edited_at: event.occurredAt });
+          change('UPDATED', event.data.postId);
+          break;
+        case 'PostDeleted':
+          deleted.add(event.data.postId);
+          change('REMOVED', event.data.postId);
+          break;
+        case 'PostLiked':
+          like(event.data.postId, event.data.userId, true);
+          change('UPDATED', event.data.postId);
+          break;
+        case 'PostUnliked':
+          like(event.data.postId, event.data.userId, false);
+          change('UPDATED', event.data.postId);
+          break;
+        case 'CommentAdded': {
+          const { commentId, postId, authorId, body } = event.data;
+          addedComments.push({ comment_id: commentId, post_id: postId, author_id: authorId, body, created_at: event.occurredAt });
+          count(postId, 'comments', 1);
+          commented.add(postId);
+          change('UPDATED', postId);
+          break;
+        }
+        case 'CommentDeleted':
+          deletedComments.push(event.data.commentId);
+          count(event.data.postId, 'comments', -1);
+          commented.add(event.data.postId);
+          change('UPDATED', event.data.postId);
+          break;
+        case 'UserRegistered':
+        case 'ProfileUpdated':
+        case 'FriendRequestSent':
+        case 'FriendRequestAccepted':
+        case 'FriendRequestDeclined':
+        case 'FriendRemoved':
+          break;
+        default:
+          assertNever(event);
+      }
+    }
+
+    const { run, views } = ctx;
     const { posts, comments, likes } = views;
-    switch (event.type) {
-      case 'PostPublished': {
-        const { postId, authorId, wallOwnerId, body } = event.data;
-        await tx.insert(posts).values({ postId, authorId, wallOwnerId, body, createdAt: event.occurredAt });
-        return logPostChange(ctx, event, 'ADDED', postId);
-      }
-      case 'PostEdited':
-        await tx.update(posts).set({ body: event.data.body, editedAt: event.occurredAt }).where(eq(posts.postId, event.data.postId));
-        return logPostChange(ctx, event, 'UPDATED', event.data.postId);
-      case 'PostDeleted': {
-        const { postId } = event.data;
-        await logPostChange(ctx, event, 'REMOVED', postId);
-        await tx.delete(comments).where(eq(comments.postId, postId));
-        await tx.delete(likes).where(eq(likes.postId, postId));
-        await tx.delete(posts).where(eq(posts.postId, postId));
-        return;
-      }
-      case 'PostLiked':
-        await tx.insert(likes).values({ postId: event.data.postId, userId: event.data.userId });
-        await tx.update(posts).set({ likeCount: sql`${posts.likeCount} + 1` }).where(eq(posts.postId, event.data.postId));
-        return logPostChange(ctx, event, 'UPDATED', event.data.postId);
-      case 'PostUnliked':
-        await tx.delete(likes).where(and(eq(likes.postId, event.data.postId), eq(likes.userId, event.data.userId)));
-        await tx.update(posts).set({ likeCount: sql`${posts.likeCount} - 1` }).where(eq(posts.postId, event.data.postId));
-        return logPostChange(ctx, event, 'UPDATED', event.data.postId);
-      case 'CommentAdded': {
-        const { commentId, postId, authorId, body } = event.data;
-        await tx.insert(comments).values({ commentId, postId, authorId, body, createdAt: event.occurredAt });
-        await tx.update(posts).set({ commentCount: sql`${posts.commentCount} + 1` }).where(eq(posts.postId, postId));
-        await refreshLatestComments(tx, views, postId);
-        return logPostChange(ctx, event, 'UPDATED', postId);
-      }
-      case 'CommentDeleted': {
-        const { commentId, postId } = event.data;
-        await tx.delete(comments).where(eq(comments.commentId, commentId));
-        await tx.update(posts).set({ commentCount: sql`${posts.commentCount} - 1` }).where(eq(posts.postId, postId));
-        await refreshLatestComments(tx, views, postId);
-        return logPostChange(ctx, event, 'UPDATED', postId);
-      }
-      default:
-        return;
+    if (published.length > 0) {
+      run(sql`insert into ${posts} (post_id, author_id, wall_owner_id, body, created_at)
+              select post_id, author_id, wall_owner_id, body, created_at
+              from ${recordset(published, 'r(post_id uuid, author_id uuid, wall_owner_id uuid, body text, created_at timestamptz)')}`);
+    }
+    if (edits.size > 0) {
+      const rows = [...edits].map(([post_id, e]) => ({ post_id, ...e }));
+      run(sql`update ${posts} as t set body = r.body, edited_at = r.edited_at
+              from ${recordset(rows, 'r(post_id uuid, body text, edited_at timestamptz)')} where t.post_id = r.post_id`);
+    }
+    const liked = [...likesAfter.values()].filter((l) => l.liked).map(({ post_id, user_id }) => ({ post_id, user_id }));
+    const unliked = [...likesAfter.values()].filter((l) => !l.liked).map(({ post_id, user_id }) => ({ post_id, user_id }));
+    if (liked.length > 0) {
+      run(sql`insert into ${likes} (post_id, user_id) select post_id, user_id from ${recordset(liked, 'r(post_id uuid, user_id uuid)')}
+              on conflict do nothing`);
+    }
+    if (unliked.length > 0) {
+      run(sql`delete from ${likes} t using ${recordset(unliked, 'r(post_id uuid, user_id uuid)')}
+              where t.post_id = r.post_id and t.user_id = r.user_id`);
+    }
+    if (addedComments.length > 0) {
+      run(sql`insert into ${comments} (comment_id, post_id, author_id, body, created_at)
+              select comment_id, post_id, author_id, body, created_at
+              from ${recordset(addedComments, 'r(comment_id uuid, post_id uuid, author_id uuid, body text, created_at timestamptz)')}`);
+    }
+    if (deletedComments.length > 0) run(sql`delete from ${comments} where comment_id in ${idSet(deletedComments)}`);
+    const moved = [...counters].filter(([id, c]) => !deleted.has(id) && (c.likes !== 0 || c.comments !== 0));
+    if (moved.length > 0) {
+      const rows = moved.map(([post_id, c]) => ({ post_id, likes: c.likes, comments: c.comments }));
+      run(sql`update ${posts} as t set like_count = t.like_count + r.likes, comment_count = t.comment_count + r.comments
+              from ${recordset(rows, 'r(post_id uuid, likes int, comments int)')} where t.post_id = r.post_id`);
+    }
+    for (const id of deleted) commented.delete(id);
+    if (commented.size > 0) run(refreshLatestComments(views, commented));
+    // Logged while the posts still exist (their walls are read from them).
+    stagePostChanges(ctx, changes);
+    if (deleted.size > 0) {
+      run(sql`delete from ${comments} where post_id in ${idSet(deleted)}`);
+      run(sql`delete from ${likes} where post_id in ${idSet(deleted)}`);
+      run(sql`delete from ${posts} where post_id in ${idSet(deleted)}`);
     }
   },
 };
 
-/** Rewrites a post's newest-comments copy from its comments, in one statement. */
-async function refreshLatestComments(tx: Tx, { posts, comments }: Views, postId: string) {
-  await tx.execute(sql`
-    update ${posts} set latest_comments = coalesce((
+/** Rewrites the newest-comments copy of `postIds` from their comments, in one statement. */
+function refreshLatestComments({ posts, comments }: Views, postIds: Iterable<string>) {
+  return sql`
+    update ${posts} as t set latest_comments = coalesce((
       select jsonb_agg(jsonb_build_object('commentId', c.comment_id, 'authorId', c.author_id, 'body', c.body,
                                           'createdAt', to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
                        order by c.created_at desc, c.comment_id desc)
-      from (select * from ${comments} where post_id = ${postId} order by created_at desc, comment_id desc limit ${LATEST_COMMENTS}) c
+      from (select * from ${comments} x where x.post_id = t.post_id order by x.created_at desc, x.comment_id desc limit ${LATEST_COMMENTS}) c
     ), '[]'::jsonb)
-    where post_id = ${postId}`);
+    where t.post_id in ${idSet(postIds)}`;
 }
 
 /*
