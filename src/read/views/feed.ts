@@ -66,16 +66,23 @@ export const feedProjection: Projection = {
           assertNever(event);
       }
     }
-    if (published.size > 0) ctx.run(fanOut(ctx, [...published.values()], affected.keys()));
+    if (published.size > 0) {
+      ctx.run(createOver);
+      ctx.run(fanOut(ctx, [...published.values()], affected.keys()));
+    }
     if (deleted.length > 0) ctx.run(removePosts(ctx, deleted));
     if (affected.size > 0) ctx.run(recompute(ctx, [...affected].map(([reader_id, position]) => ({ reader_id, position }))));
-    if (published.size > 0) ctx.run(trim(ctx, published.keys(), [...published.values()].at(-1)!.position));
+    if (published.size > 0) ctx.run(trim(ctx, [...published.values()].at(-1)!.position));
   },
 };
 
-/** Adds each post to its readers' feeds: its author, its wall's owner, and the author's friends who are friends of the owner. */
+/**
+ * Adds each post to its readers' feeds: its author, its wall's owner, and the author's friends who
+ * are friends of the owner. Readers whose feed it took over the bound are noted for the trim.
+ */
 function fanOut(ctx: ProjectionContext, posts: { post_id: string; author_id: string; wall_owner_id: string; created_at: Date; position: string }[], skip: Iterable<string>) {
-  const { friends, feedEntries: feed, feedSizes: sizes } = ctx.views;
+  const { views, feedLimit } = ctx;
+  const { friends, feedEntries: feed, feedSizes: sizes } = views;
   return sql`
     with p as (select * from ${recordset(posts, 'p(post_id uuid, author_id uuid, wall_owner_id uuid, created_at timestamptz, position bigint)')}),
     readers as (
@@ -94,9 +101,12 @@ function fanOut(ctx: ProjectionContext, posts: { post_id: string; author_id: str
       on conflict do nothing
       returning reader_id, post_id),
     added_at as (select a.reader_id, a.post_id, r.position from added a join readers r using (reader_id, post_id)),
-    logged as (${stageFeedChanges(ctx, 'ADDED', 'added_at')})
-    insert into ${sizes} (reader_id, entries) select reader_id, count(*) from added group by reader_id
-    on conflict (reader_id) do update set entries = ${sizes}.entries + excluded.entries`;
+    logged as (${stageFeedChanges(ctx, 'ADDED', 'added_at')}),
+    sized as (
+      insert into ${sizes} (reader_id, entries) select reader_id, count(*) from added group by reader_id
+      on conflict (reader_id) do update set entries = ${sizes}.entries + excluded.entries
+      returning reader_id, entries)
+    insert into ${OVER} (reader_id, excess) select reader_id, entries - ${feedLimit}::int from sized where entries > ${feedLimit}::int`;
 }
 
 /** Removes deleted posts from every feed. */
@@ -120,7 +130,8 @@ function recompute(ctx: ProjectionContext, readers: { reader_id: string; positio
   // The sub-statements see one snapshot: the delete and the insert never meet on a key, because
   // one takes what is not wanted and the other only what is. A reader's candidates are the posts
   // on their own wall and, per friend, the posts on that friend's wall by the reader or a friend
-  // of theirs: index range scans on the walls, not a pass over every post.
+  // of theirs: index range scans on the walls, not a pass over every post (`offset 0` keeps the
+  // planner from flattening the lateral look-ups into joins over whole tables).
   return sql`
     with r as (select * from ${recordset(readers, 'r(reader_id uuid, position bigint)')}),
     wanted as (
@@ -128,51 +139,57 @@ function recompute(ctx: ProjectionContext, readers: { reader_id: string; positio
         select c.post_id, c.created_at from (
           select p.post_id, p.created_at from ${posts} p where p.wall_owner_id = r.reader_id
           union all
-          select p.post_id, p.created_at from ${friends} f join ${posts} p on p.wall_owner_id = f.friend_id
+          select p.post_id, p.created_at from ${friends} f cross join lateral (
+            select p.post_id, p.created_at, p.author_id from ${posts} p where p.wall_owner_id = f.friend_id offset 0) p
           where f.user_id = r.reader_id
             and (p.author_id = r.reader_id or p.author_id = f.friend_id
                  or exists (select 1 from ${friends} g where g.user_id = r.reader_id and g.friend_id = p.author_id))
         ) c
         order by c.created_at desc, c.post_id desc
         limit ${feedLimit}) w),
+    held as (
+      select r.reader_id, r.position, e.post_id, e.ctid as row_id
+      from r cross join lateral (select post_id, ctid from ${feed} e where e.reader_id = r.reader_id offset 0) e),
     gone as (
-      delete from ${feed} e using r
-      where e.reader_id = r.reader_id
-        and not exists (select 1 from wanted w where w.reader_id = e.reader_id and w.post_id = e.post_id)
-      returning e.reader_id, e.post_id, r.position),
+      delete from ${feed} e
+      where e.ctid = any(array(select h.row_id from held h
+                               where not exists (select 1 from wanted w where w.reader_id = h.reader_id and w.post_id = h.post_id)))
+      returning e.reader_id, e.post_id),
+    gone_at as (select g.reader_id, g.post_id, r.position from gone g join r using (reader_id)),
     added as (
-      insert into ${feed} (reader_id, post_id, created_at) select reader_id, post_id, created_at from wanted
-      on conflict do nothing
+      insert into ${feed} (reader_id, post_id, created_at)
+      select w.reader_id, w.post_id, w.created_at from wanted w
+      where not exists (select 1 from held h where h.reader_id = w.reader_id and h.post_id = w.post_id)
       returning reader_id, post_id),
     added_at as (select a.reader_id, a.post_id, r.position from added a join r using (reader_id)),
-    logged_gone as (${stageFeedChanges(ctx, 'REMOVED', 'gone')}),
+    logged_gone as (${stageFeedChanges(ctx, 'REMOVED', 'gone_at')}),
     logged_added as (${stageFeedChanges(ctx, 'ADDED', 'added_at')})
     insert into ${sizes} (reader_id, entries)
-    select r.reader_id, (select count(*) from wanted w where w.reader_id = r.reader_id) from r
+    select r.reader_id, coalesce(n.entries, 0) from r left join (select reader_id, count(*) as entries from wanted group by reader_id) n using (reader_id)
     on conflict (reader_id) do update set entries = excluded.entries`;
 }
 
 /**
- * Drops the oldest entries of every feed that these posts took over the bound (as one drop per
- * post over it would), logged at the position of the batch's last post.
+ * Drops the oldest entries of every feed the fan-out took over the bound (as one drop per post
+ * over it would), logged at the position of the batch's last post.
  */
-function trim(ctx: ProjectionContext, postIds: Iterable<string>, position: string) {
+function trim(ctx: ProjectionContext, position: string) {
   const { feedEntries: feed, feedSizes: sizes } = ctx.views;
-  const { feedLimit } = ctx;
   return sql`
-    with over as (
-      select s.reader_id, s.entries - ${feedLimit}::int as excess from ${sizes} s
-      where s.entries > ${feedLimit}::int
-        and s.reader_id in (select reader_id from ${feed} where post_id in ${idSet(postIds)})),
+    with over as (delete from ${OVER} returning reader_id, excess),
     victims as (
-      select o.reader_id, x.post_id from over o cross join lateral (
-        select post_id from ${feed} x where x.reader_id = o.reader_id order by x.created_at, x.post_id limit o.excess) x),
+      select x.row_id from over o cross join lateral (
+        select ctid as row_id from ${feed} x where x.reader_id = o.reader_id order by x.created_at, x.post_id limit o.excess) x),
     trimmed as (
-      delete from ${feed} e using victims v where e.reader_id = v.reader_id and e.post_id = v.post_id
+      delete from ${feed} e where e.ctid = any(array(select row_id from victims))
       returning e.reader_id, e.post_id, ${position}::bigint as position),
     logged as (${stageFeedChanges(ctx, 'REMOVED', 'trimmed')})
     update ${sizes} s set entries = s.entries - o.excess from over o where s.reader_id = o.reader_id`;
 }
+
+/** Readers a batch's fan-out took over the bound, and by how much (a temporary table, emptied at commit). */
+const OVER = sql.raw('pg_temp.wall_feed_over');
+const createOver = sql`create temp table if not exists wall_feed_over (reader_id uuid not null, excess int not null) on commit delete rows`;
 
 /**
  * One feed page: an index range scan on (reader_id, created_at, post_id), joined to the posts by
