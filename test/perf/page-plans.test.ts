@@ -72,14 +72,14 @@ const uuids = (...ids: string[]) => `array[${ids.map(uuid).join(', ')}]::uuid[]`
 const at = `'${CURSOR.at}'::timestamptz`;
 
 describe('page reads come out of their indexes in order (no Sort), as prepared statements', () => {
-  it('feed page, first and after a cursor: a range scan of feed_entries_reader_idx', async () => {
+  it('feed page, first and after a cursor: a backward range scan of the primary key (reader, time, post)', async () => {
     const first = await genericPlan(await statementOf('feed_entries', (db) => feedPage(db, READER, null, 21)), [uuid(READER), uuid(READER)]);
     expect(first.nodes).not.toContain('Sort');
-    expect(first.indexes).toContain('feed_entries_reader_idx');
+    expect(first.indexes).toContain('feed_entries_reader_id_created_at_post_id_pk');
     expect(first.indexes).toContain('likes_post_id_user_id_pk'); // likedByMe: a key probe per row, in the same statement
     const after = await genericPlan(await statementOf('feed_entries', (db) => feedPage(db, READER, CURSOR, 21)), [uuid(READER), uuid(READER), at, uuid(CURSOR.id)]);
     expect(after.nodes).not.toContain('Sort');
-    expect(after.indexes).toContain('feed_entries_reader_idx');
+    expect(after.indexes).toContain('feed_entries_reader_id_created_at_post_id_pk');
   });
 
   it('(the probe itself) finds the Sort when the ORDER BY and the index disagree on NULLS', async () => {

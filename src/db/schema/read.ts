@@ -101,8 +101,11 @@ export function defineViews(schema: PgSchema) {
       createdAt: timestamptz('created_at').notNull(),
     },
     (t) => [
-      primaryKey({ columns: [t.readerId, t.postId] }),
-      index('feed_entries_reader_idx').on(t.readerId, t.createdAt.desc().nullsFirst(), t.postId.desc().nullsFirst()),
+      // One index serves both the pages (a backward range scan of a reader's newest entries, index
+      // only) and uniqueness: a post has one creation time, so (reader, time, post) is unique
+      // exactly when (reader, post) is. Every entry the fan-out writes updates each index of this
+      // table, so it keeps two (a third cost a quarter of the fan-out's time).
+      primaryKey({ columns: [t.readerId, t.createdAt, t.postId] }),
       index('feed_entries_post_idx').on(t.postId),
     ],
   );
