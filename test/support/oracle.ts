@@ -543,33 +543,34 @@ export async function expectedViews(db: Queryable, feedLimit: number): Promise<V
   });
 }
 
-/** What the live views (schema `read`) hold, in the same shape as `expectedViews`. */
-export async function actualViews(db: Queryable): Promise<ViewRows> {
+/** What the views hold (the live ones in schema `read`, or a copy's), in the same shape as `expectedViews`. */
+export async function actualViews(db: Queryable, schema = 'read'): Promise<ViewRows> {
+  if (!/^[a-z_]+$/.test(schema)) throw new Error(`not a schema name: ${schema}`);
   const [profiles, friends, friendRequests, posts, comments, likes, feedEntries] = await Promise.all([
     rows<ViewRows['profiles'][number]>(
       db,
-      `select user_id::text as "userId", handle, display_name as "displayName", friend_count as "friendCount", post_count as "postCount" from read.profiles`,
+      `select user_id::text as "userId", handle, display_name as "displayName", friend_count as "friendCount", post_count as "postCount" from ${schema}.profiles`,
     ),
-    rows<ViewRows['friends'][number]>(db, `select user_id::text as "userId", friend_id::text as "friendId", ${iso('since')} as since from read.friends`),
+    rows<ViewRows['friends'][number]>(db, `select user_id::text as "userId", friend_id::text as "friendId", ${iso('since')} as since from ${schema}.friends`),
     rows<ViewRows['friendRequests'][number]>(
       db,
-      `select to_user_id::text as "toUserId", from_user_id::text as "fromUserId", ${iso('created_at')} as "createdAt" from read.friend_requests`,
+      `select to_user_id::text as "toUserId", from_user_id::text as "fromUserId", ${iso('created_at')} as "createdAt" from ${schema}.friend_requests`,
     ),
     rows<Omit<ViewRows['posts'][number], 'latestComments'> & { latestComments: string }>(
       db,
       `select post_id::text as "postId", author_id::text as "authorId", wall_owner_id::text as "wallOwnerId", body,
               ${iso('created_at')} as "createdAt", ${iso('edited_at')} as "editedAt",
               like_count as "likeCount", comment_count as "commentCount", latest_comments::text as "latestComments"
-       from read.posts`,
+       from ${schema}.posts`,
     ),
     rows<ViewRows['comments'][number]>(
       db,
-      `select comment_id::text as "commentId", post_id::text as "postId", author_id::text as "authorId", body, ${iso('created_at')} as "createdAt" from read.comments`,
+      `select comment_id::text as "commentId", post_id::text as "postId", author_id::text as "authorId", body, ${iso('created_at')} as "createdAt" from ${schema}.comments`,
     ),
-    rows<ViewRows['likes'][number]>(db, `select post_id::text as "postId", user_id::text as "userId" from read.likes`),
+    rows<ViewRows['likes'][number]>(db, `select post_id::text as "postId", user_id::text as "userId" from ${schema}.likes`),
     rows<ViewRows['feedEntries'][number]>(
       db,
-      `select reader_id::text as "readerId", post_id::text as "postId", ${iso('created_at')} as "createdAt" from read.feed_entries`,
+      `select reader_id::text as "readerId", post_id::text as "postId", ${iso('created_at')} as "createdAt" from ${schema}.feed_entries`,
     ),
   ]);
   return sortAll({
