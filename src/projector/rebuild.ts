@@ -21,6 +21,20 @@ const SWAP_WAIT_MS = 30_000;
  */
 export const REBUILD_BATCH = 5000;
 
+/**
+ * How often the copy is vacuumed while it is filled. Feeds are trimmed as they fill, and each trim
+ * leaves dead rows at the old end of a feed that the next trim's index scan walks past again:
+ * without vacuuming, a rebuild of a bench world of 10,000 people slowed from 11,000 to 1,500
+ * events/s as it went. Autovacuum does not keep up with a rebuild (and may be off), and the
+ * planner needs the statistics of tables that started empty.
+ */
+const VACUUM_EVERY_MS = 15_000;
+
+/** The copy's tables that batches rewrite most. */
+async function vacuumCopy(db: Db) {
+  await db.execute(sql.raw(`vacuum (analyze) ${['feed_entries', 'feed_sizes', 'posts', 'friends', 'profiles'].map((t) => `${REBUILD_SCHEMA}.${t}`).join(', ')}`));
+}
+
 /** Where a rebuild builds the views before they replace the live ones. */
 export const REBUILD_SCHEMA = 'read_next';
 
@@ -64,8 +78,13 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
   // live projector logged it; an event it applied ahead of the live views would reach no
   // subscriber. What comes after the live position is applied, and logged, in the swap below.
   const copyNext = async () => copy.applyNextBatch(await readCheckpoint(viewsDb));
+  let lastVacuum = performance.now();
   for (let n = await copyNext(); n > 0; n = await copyNext()) {
     const now = performance.now();
+    if (now - lastVacuum >= VACUUM_EVERY_MS) {
+      await vacuumCopy(viewsDb);
+      lastVacuum = performance.now();
+    }
     if (options.onProgress && now - lastReport >= 1000) {
       lastReport = now;
       options.onProgress({

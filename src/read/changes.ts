@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
-import type { Queryable } from '../db/connect.ts';
-import { changes, checkpoints, feedEntries, type ChangeKind, type Views } from '../db/schema/read.ts';
-import { recordset, type ProjectionContext } from './projection.ts';
+import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Queryable } from '../db/connect.ts';
+import { changes, checkpoints, feedEntries, friends, postViews, type ChangeKind, type Views } from '../db/schema/read.ts';
+import { idSet, recordset, type ProjectionContext } from './projection.ts';
 
 /*
  * The change log (read.changes) is how live subscriptions learn what the projector changed. Rows
@@ -101,14 +101,24 @@ export function changesAfter(db: Queryable, afterSeq: number, limit: number): Pr
   return db.select().from(changes).where(gt(changes.seq, afterSeq)).orderBy(asc(changes.seq)).limit(limit);
 }
 
-/** Which (reader, post) pairs among these are feed entries now: one query for any number of each. */
+/**
+ * Which (reader, post) pairs among these are feed entries now: one query for any number of each.
+ * A post's holders may see its wall (see views/feed.ts), so only its author, its wall's owner and
+ * the owner's friends are looked up, each with one probe of the feed's key.
+ */
 export async function feedMembership(db: Queryable, readerIds: readonly string[], postIds: readonly string[]): Promise<Set<string>> {
   if (readerIds.length === 0 || postIds.length === 0) return new Set();
-  const rows = await db
-    .select({ readerId: feedEntries.readerId, postId: feedEntries.postId })
-    .from(feedEntries)
-    .where(and(inArray(feedEntries.readerId, [...readerIds]), inArray(feedEntries.postId, [...postIds])));
-  return new Set(rows.map((r) => `${r.readerId}|${r.postId}`));
+  const rows = await queryRows<{ reader_id: string; post_id: string }>(
+    db,
+    sql`select c.reader_id, p.post_id from ${postViews} p
+        cross join lateral (
+          select p.author_id as reader_id
+          union select p.wall_owner_id
+          union select f.friend_id from ${friends} f where f.user_id = p.wall_owner_id) c
+        where p.post_id in ${idSet(postIds)} and c.reader_id in ${idSet(readerIds)}
+          and exists (select 1 from ${feedEntries} e where e.reader_id = c.reader_id and e.created_at = p.created_at and e.post_id = p.post_id)`,
+  );
+  return new Set(rows.map((r) => `${r.reader_id}|${r.post_id}`));
 }
 
 /** What a resuming subscriber asks for: the changes of one topic after a position. */

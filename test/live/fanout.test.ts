@@ -135,9 +135,10 @@ function classify(sqls: string[]) {
   for (const q of sqls) {
     if (/from "read"\."changes"/.test(q)) out.changes++;
     else if (/from "read"\."likes"/.test(q)) out.likes++;
+    // Feed membership reads the posts and their walls' friends too.
+    else if (/from "read"\."feed_entries"/.test(q)) out.feedEntries++;
     else if (/from "read"\."posts"/.test(q)) out.posts++;
     else if (/from "read"\."profiles"/.test(q)) out.profiles++;
-    else if (/from "read"\."feed_entries"/.test(q)) out.feedEntries++;
     else out.other.push(q);
   }
   return out;

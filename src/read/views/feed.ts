@@ -34,7 +34,7 @@ export const feedProjection: Projection = {
   name: 'feed',
   apply(ctx, batch) {
     const published = new Map<string, { post_id: string; author_id: string; wall_owner_id: string; created_at: Date; position: string }>();
-    const deleted: { post_id: string; position: string }[] = [];
+    const deleted: { post_id: string; author_id: string; wall_owner_id: string; position: string }[] = [];
     const affected = new Map<string, string>();
     for (const event of batch) {
       switch (event.type) {
@@ -44,7 +44,10 @@ export const feedProjection: Projection = {
           break;
         }
         case 'PostDeleted':
-          if (!published.delete(event.data.postId)) deleted.push({ post_id: event.data.postId, position: at(event) });
+          if (!published.delete(event.data.postId)) {
+            const { postId, authorId, wallOwnerId } = event.data;
+            deleted.push({ post_id: postId, author_id: authorId, wall_owner_id: wallOwnerId, position: at(event) });
+          }
           break;
         case 'FriendRequestAccepted':
           affected.set(event.data.fromUserId, at(event)).set(event.data.toUserId, at(event));
@@ -93,11 +96,12 @@ function fanOut(ctx: ProjectionContext, posts: { post_id: string; author_id: str
         union select p.wall_owner_id
         union select f.friend_id from ${friends} f
               where f.user_id = p.author_id
-                and exists (select 1 from ${friends} g where g.user_id = p.wall_owner_id and g.friend_id = f.friend_id)) r
+                and (p.wall_owner_id = p.author_id
+                     or exists (select 1 from ${friends} g where g.user_id = p.wall_owner_id and g.friend_id = f.friend_id))) r
       where r.reader_id not in ${idSet(skip)}),
     added as (
       insert into ${feed} (reader_id, post_id, created_at)
-      select reader_id, post_id, created_at from readers
+      select reader_id, post_id, created_at from readers order by reader_id, created_at, post_id
       on conflict do nothing
       returning reader_id, post_id),
     added_at as (select a.reader_id, a.post_id, r.position from added a join readers r using (reader_id, post_id)),
@@ -109,13 +113,28 @@ function fanOut(ctx: ProjectionContext, posts: { post_id: string; author_id: str
     insert into ${OVER} (reader_id, excess) select reader_id, entries - ${feedLimit}::int from sized where entries > ${feedLimit}::int`;
 }
 
-/** Removes deleted posts from every feed. */
-function removePosts(ctx: ProjectionContext, posts: { post_id: string; position: string }[]) {
-  const { feedEntries: feed, feedSizes: sizes } = ctx.views;
+/**
+ * Removes deleted posts from every feed that holds them. Whoever holds a post may see its wall
+ * (fan-out gives it only to such readers, and a reader who loses sight of a wall is recomputed),
+ * so the holders are among its author, its wall's owner and the owner's friends: a look-up in
+ * each of their feeds, not a scan of every feed.
+ */
+function removePosts(ctx: ProjectionContext, posts: { post_id: string; author_id: string; wall_owner_id: string; position: string }[]) {
+  const { friends, feedEntries: feed, feedSizes: sizes } = ctx.views;
   return sql`
-    with d as (select * from ${recordset(posts, 'd(post_id uuid, position bigint)')}),
-    removed as (delete from ${feed} e using d where e.post_id = d.post_id returning e.reader_id, e.post_id, d.position),
-    logged as (${stageFeedChanges(ctx, 'REMOVED', 'removed')})
+    with d as (select * from ${recordset(posts, 'd(post_id uuid, author_id uuid, wall_owner_id uuid, position bigint)')}),
+    held as (
+      select x.row_id, d.position from d
+      cross join lateral (
+        select d.author_id as reader_id
+        union select d.wall_owner_id
+        union select f.friend_id from ${friends} f where f.user_id = d.wall_owner_id) c
+      cross join lateral (select ctid as row_id from ${feed} e where e.reader_id = c.reader_id and e.post_id = d.post_id offset 0) x),
+    removed as (
+      delete from ${feed} e where e.ctid = any(array(select row_id from held))
+      returning e.reader_id, e.post_id),
+    removed_at as (select r.reader_id, r.post_id, d.position from removed r join d using (post_id)),
+    logged as (${stageFeedChanges(ctx, 'REMOVED', 'removed_at')})
     update ${sizes} s set entries = s.entries - r.n
     from (select reader_id, count(*) as n from removed group by reader_id) r where s.reader_id = r.reader_id`;
 }
