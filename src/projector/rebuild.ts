@@ -35,6 +35,11 @@ export interface RebuildOptions {
   batchSize?: number;
   /** Called about once a second while the copy catches up. */
   onProgress?: (progress: RebuildProgress) => void;
+  /**
+   * Stops the rebuild while the copy catches up (between two batches): the copy is dropped, the
+   * live views stay as they were, and the rebuild rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -46,7 +51,8 @@ export interface RebuildOptions {
  *      live projector carries on from the rebuilt checkpoint.
  */
 export async function rebuildViews(options: RebuildOptions): Promise<{ applied: number; position: bigint }> {
-  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = 1000, changeLogSize } = options;
+  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = 1000, changeLogSize, signal } = options;
+  signal?.throwIfAborted();
   await createViewsCopy(viewsDb, REBUILD_SCHEMA);
   const views = defineViews(pgSchema(REBUILD_SCHEMA));
   const copy = new Projector({ eventsDb, viewsDb, projections, views, feedLimit, batchSize, log, changeLogSize: null });
@@ -57,17 +63,23 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
   // live projector logged it; an event it applied ahead of the live views would reach no
   // subscriber. What comes after the live position is applied, and logged, in the swap below.
   const copyNext = async () => copy.applyNextBatch(await readCheckpoint(viewsDb));
-  for (let n = await copyNext(); n > 0; n = await copyNext()) {
-    const now = performance.now();
-    if (options.onProgress && now - lastReport >= 1000) {
-      lastReport = now;
-      options.onProgress({
-        applied: copy.appliedEvents,
-        remaining: await countEventsAfter(eventsDb, copy.position),
-        eventsPerSecond: copy.appliedEvents / ((now - started) / 1000),
-        position: copy.position,
-      });
+  try {
+    for (let n = await copyNext(); n > 0; n = await copyNext()) {
+      signal?.throwIfAborted();
+      const now = performance.now();
+      if (options.onProgress && now - lastReport >= 1000) {
+        lastReport = now;
+        options.onProgress({
+          applied: copy.appliedEvents,
+          remaining: await countEventsAfter(eventsDb, copy.position),
+          eventsPerSecond: copy.appliedEvents / ((now - started) / 1000),
+          position: copy.position,
+        });
+      }
     }
+  } catch (error) {
+    if (signal?.aborted) await viewsDb.execute(sql.raw(`drop schema if exists "${REBUILD_SCHEMA}" cascade`));
+    throw error;
   }
 
   const sameDatabase = eventsDb === viewsDb;
