@@ -61,8 +61,8 @@ export function numberArg(args: Map<string, string>, name: string, fallback: num
 }
 
 /** A database name the bench may drop and recreate: it must start with wall_bench. */
-export function benchDbName(args: Map<string, string>): string {
-  const name = args.get('db') ?? DEFAULT_DB;
+export function benchDbName(args: Map<string, string>, fallback = DEFAULT_DB): string {
+  const name = args.get('db') ?? fallback;
   if (!/^wall_bench[a-z0-9_]*$/.test(name)) throw new Error(`--db must start with wall_bench (lower-case letters, digits, _), not ${name}`);
   return name;
 }
@@ -189,3 +189,15 @@ export const FEED_QUERY =
 
 export const WALL_QUERY = (userId: string) =>
   `{ wall(userId: "${userId}", first: 20) { nodes { id body createdAt likeCount commentCount likedByMe author { handle displayName } latestComments { body author { handle } } } } }`;
+
+/** The mutations the bench sends, as clients send them (test/operations/posts.graphql), receipts only. */
+export const MUTATIONS = {
+  publishPost: 'mutation PublishPost($input: PublishPostInput!) { publishPost(input: $input) { commandId aggregateId position } }',
+  likePost: 'mutation LikePost($input: LikePostInput!) { likePost(input: $input) { commandId aggregateId position } }',
+  addComment: 'mutation AddComment($input: AddCommentInput!) { addComment(input: $input) { commandId aggregateId position } }',
+} as const;
+export type CommandName = keyof typeof MUTATIONS;
+
+/** The live subscription the bench's subscribers hold: a feed change with the post and its author. */
+export const FEED_SUBSCRIPTION =
+  'subscription { feedChanged { kind postId position post { id body createdAt likeCount commentCount author { handle displayName } } } }';
