@@ -59,6 +59,7 @@ export class BenchContext {
    * one server at a time, so the CPU figures are one process's). `fresh` always starts a new one.
    */
   async server(options: Omit<ServerOptions, 'db' | 'pool'>, fresh = false): Promise<BenchServer> {
+    this.signal.throwIfAborted(); // a phase past its deadline starts nothing more
     const c = this.current;
     const same = c?.running && c.options.projector === options.projector && !fresh && !options.nodeArgs && !options.openFiles && !c.options.nodeArgs && !c.options.openFiles;
     if (same) return c;

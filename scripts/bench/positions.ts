@@ -45,6 +45,7 @@ export async function waitForViews(sql: postgres.Sql, timeoutMs: number, signal?
 export class PositionPoller {
   readonly samples: PositionSample[] = [];
   private running = true;
+  private failure: Error | null = null;
   private readonly loop: Promise<void>;
 
   constructor(
@@ -58,6 +59,7 @@ export class PositionPoller {
   async untilCaughtUp(from: number, timeoutMs: number, signal?: AbortSignal): Promise<PositionSample | null> {
     for (;;) {
       signal?.throwIfAborted();
+      if (this.failure) throw this.failure;
       const last = this.samples.at(-1);
       if (last && last.at >= from && last.checkpoint >= last.head) return last;
       if (performance.now() - from > timeoutMs || !this.running) return null;
@@ -65,20 +67,28 @@ export class PositionPoller {
     }
   }
 
+  /** Stops polling; fails if a statement failed. */
   async stop(): Promise<PositionSample[]> {
     this.running = false;
     await this.loop;
+    if (this.failure) throw this.failure;
     return this.samples;
   }
 
   private async run() {
     let next = performance.now();
-    while (this.running) {
-      this.samples.push(await readPositions(this.sql));
-      next += this.intervalMs;
-      const wait = next - performance.now();
-      if (wait > 0) await sleep(wait);
-      else next = performance.now(); // a slow statement: the schedule starts again rather than bursting
+    try {
+      while (this.running) {
+        this.samples.push(await readPositions(this.sql));
+        next += this.intervalMs;
+        const wait = next - performance.now();
+        if (wait > 0) await sleep(wait);
+        else next = performance.now(); // a slow statement: the schedule starts again rather than bursting
+      }
+    } catch (error) {
+      // Kept for untilCaughtUp() and stop(), which the phase awaits.
+      this.failure = error as Error;
+      this.running = false;
     }
   }
 }

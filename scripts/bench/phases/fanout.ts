@@ -43,7 +43,12 @@ export const fanout: Phase = {
       ctx.say(`fan-out: ${subscribed.length} of the celebrity's ${celebrityFriends.length} friends subscribed to feedChanged in ${subscribers.ready.connectSeconds.toFixed(1)} s; posting`);
       const receipt = new Promise<Receipt>((resolve) => subscribers.onReceipt(resolve));
       const report = subscribers.go();
-      const { postId, at } = await receipt;
+      // Awaited below; a phase that fails before that stops the process, and this report fails with it.
+      report.catch(() => {});
+      // The report comes first only when the post was not published (its failure is awaited below).
+      const first = await Promise.race([receipt, report.then(() => null, () => null)]);
+      if (!first) throw new Error(`the post was not published: ${(await report).firstPostError}`);
+      const { postId, at } = first;
       let inFeeds: number | null = null;
       const started = performance.now();
       while (performance.now() - started < WAIT_MS) {
