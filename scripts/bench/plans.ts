@@ -11,7 +11,7 @@
  */
 import type postgres from 'postgres';
 import { TokenService } from '../../src/write/identity/tokens.ts';
-import { BENCH_TOKEN_SECRET, FEED_QUERY, MUTATIONS, prng, WALL_QUERY, type CommandName } from './common.ts';
+import { BENCH_TOKEN_SECRET, FEED_QUERY, MUTATIONS, prng, WALL_PAGE_QUERY, type CommandName } from './common.ts';
 import type { PlannedRequest } from './wrk.ts';
 
 const WORDS = 'the a wall feed friend photo today morning coffee walk city park rain sun weekend dinner cat dog book movie music train work home garden'.split(' ');
@@ -91,8 +91,8 @@ export class Planner {
     return Array.from({ length: n }, () => {
       const reader = this.pick(this.people);
       const friends = this.friendsOf(reader);
-      const query = kind === 'feed' ? FEED_QUERY : WALL_QUERY(friends.length ? this.pick(friends) : reader);
-      return { token: this.token(reader), body: JSON.stringify({ query }) };
+      const body = kind === 'feed' ? { query: FEED_QUERY } : { query: WALL_PAGE_QUERY, variables: { userId: friends.length ? this.pick(friends) : reader } };
+      return { token: this.token(reader), body: JSON.stringify(body) };
     });
   }
 
