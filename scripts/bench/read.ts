@@ -8,7 +8,7 @@
  * Each for a fixed time after a warm-up, three rounds (a, b, c, a, b, c, ...), medians reported.
  *
  *   npx tsx scripts/bench/read.ts [--db wall_bench] [--duration 10] [--warmup 2] [--reps 3]
- *                                 [--sql-clients 16] [--connections 32] [--port 4100] [--only a,b,c]
+ *                                 [--sql-clients 16] [--connections 32] [--only a,b,c]
  *                                 [--wait-quiet SECONDS --quiet-load 1]  (wait, bounded, for other work to end)
  *                                 [--warmup-ops N]  (c: before the first round, also warm the server up with at least N pages,
  *                                                    at most 120 s: JIT and GC threads count in the server's CPU)
@@ -22,11 +22,8 @@
  * Besides rates and latencies it prints the CPU time per operation of the bench database's
  * PostgreSQL backends and of the server process (from /proc), which other load does not change much.
  */
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import postgres from 'postgres';
 import { DEFAULT_POOL_SIZE } from '../../src/db/connect.ts';
 import { TokenService } from '../../src/write/identity/tokens.ts';
@@ -43,10 +40,13 @@ import {
   median,
   numberArg,
   parseArgs,
-  percentile,
   prng,
   sourceVersion,
 } from './common.ts';
+import { cpuSpent, sampleCpu, type CpuSample } from './cpu.ts';
+import { closedLoop, type LoopResult } from './loop.ts';
+import { BenchServer } from './processes.ts';
+import { hasWrk, runWrk, WRK } from './wrk.ts';
 
 const args = parseArgs();
 const DB = benchDbName(args);
@@ -56,94 +56,41 @@ const WARMUP_OPS = Math.round(numberArg(args, 'warmup-ops', 0));
 const REPS = Math.round(numberArg(args, 'reps', 3));
 const SQL_CLIENTS = Math.round(numberArg(args, 'sql-clients', 16));
 const CONNECTIONS = Math.round(numberArg(args, 'connections', 32));
-const PORT = Math.round(numberArg(args, 'port', 4100));
 /** The server's connections to PostgreSQL (DB_POOL). */
 const POOL = Math.round(numberArg(args, 'pool', DEFAULT_POOL_SIZE));
 const ONLY = new Set((args.get('only') ?? 'a,b,c').split(','));
-const WRK = '/usr/bin/wrk';
-const CLIENT = args.get('client') ?? (existsSync(WRK) ? 'wrk' : 'node');
+const CLIENT = args.get('client') ?? (hasWrk() ? 'wrk' : 'node');
 if (CLIENT !== 'wrk' && CLIENT !== 'node') throw new Error('--client is wrk or node');
 /** The issue's join-based GraphQL server: feed pages per second at 32 connections (its reference). */
 const REFERENCE_GRAPHQL_JOIN_RPS = 230;
-/** Hard bounds on every loop, besides time. */
-const MAX_OPS_PER_RUN = 2_000_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const say = (line: string) => process.stdout.write(line + '\n');
 const rand = prng(Math.round(numberArg(args, 'seed', 7)));
 const url = dbUrl(DB);
 
-interface RunResult {
-  ops: number;
-  errors: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-  firstError: string | null;
-  /** CPU milliseconds per operation: PostgreSQL backends of the bench database, the server, this process. */
+interface RunResult extends LoopResult {
+  /** CPU milliseconds per operation: PostgreSQL backends of the bench database, the server, the load generator. */
   cpu: { postgres: number; server: number; client: number };
 }
 
-// -------------------------------------------------------------------------------------------------
-// CPU accounting. Other work shares the machine, so rates alone mislead: the CPU time each side
-// spends per operation (from /proc, summed over the bench database's backends, the server process
-// and this process) does not depend on what else runs.
-// -------------------------------------------------------------------------------------------------
-const TICKS = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-function cpuMsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS; // utime + stime
-  } catch {
-    return 0; // gone
-  }
-}
+// CPU accounting (cpu.ts): other work shares the machine, so rates alone mislead; the CPU time
+// each side spends per operation does not depend on what else runs.
 let monitor: postgres.Sql | null = null;
-async function cpuSample(): Promise<{ backends: Map<number, number>; server: number; client: number }> {
-  const pids = await monitor!<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${DB} and pid <> pg_backend_pid()`;
+const cpuSample = async () => {
   const { user, system } = process.cpuUsage();
-  return {
-    backends: new Map(pids.map(({ pid }) => [pid, cpuMsOf(pid)])),
-    server: server?.pid ? cpuMsOf(server.pid) : 0,
-    client: (user + system) / 1000,
-  };
-}
-function cpuPerOp(before: Awaited<ReturnType<typeof cpuSample>>, after: Awaited<ReturnType<typeof cpuSample>>, ops: number) {
-  let postgresMs = 0;
-  for (const [pid, ms] of after.backends) postgresMs += ms - (before.backends.get(pid) ?? 0);
-  return { postgres: postgresMs / ops, server: (after.server - before.server) / ops, client: (after.client - before.client) / ops };
+  return { sample: await sampleCpu(monitor!, DB, { server: server?.pid }), client: (user + system) / 1000 };
+};
+function cpuPerOp(before: { sample: CpuSample; client: number }, after: { sample: CpuSample; client: number }, ops: number) {
+  const spent = cpuSpent(before.sample, after.sample);
+  return { postgres: spent.postgres / ops, server: spent.processes['server']! / ops, client: (after.client - before.client) / ops };
 }
 
-/**
- * `concurrency` loops calling `op` until `seconds` have passed (or MAX_OPS_PER_RUN ops); each
- * op's latency is recorded. Errors are counted, not thrown.
- */
-async function load(concurrency: number, seconds: number, op: () => Promise<void>, maxOps = MAX_OPS_PER_RUN): Promise<RunResult> {
-  const cpuBefore = await cpuSample();
-  const latencies = new Float64Array(MAX_OPS_PER_RUN);
-  let ops = 0;
-  let errors = 0;
-  let firstError: string | null = null;
-  const started = performance.now();
-  const end = started + seconds * 1000;
-  const loop = async () => {
-    while (performance.now() < end && ops + errors < maxOps) {
-      const t = performance.now();
-      try {
-        await op();
-        latencies[ops++] = performance.now() - t;
-      } catch (error) {
-        errors++;
-        firstError ??= (error as Error).message;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  const elapsed = (performance.now() - started) / 1000;
-  const cpu = cpuPerOp(cpuBefore, await cpuSample(), Math.max(1, ops));
-  const sorted = latencies.slice(0, ops).sort();
-  return { ops, errors, seconds: elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99), firstError, cpu };
+/** closedLoop (loop.ts) with the CPU each side spent per operation. */
+async function load(concurrency: number, seconds: number, op: () => Promise<void>, maxOps?: number): Promise<RunResult> {
+  const before = await cpuSample();
+  const result = await closedLoop(concurrency, seconds, op, maxOps);
+  return { ...result, cpu: cpuPerOp(before, await cpuSample(), Math.max(1, result.ops)) };
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -228,45 +175,17 @@ async function sqlScenario(kind: 'a' | 'b' | 'w'): Promise<RunResult> {
 // -------------------------------------------------------------------------------------------------
 // (c): the GraphQL server, a separate process.
 // -------------------------------------------------------------------------------------------------
-let server: ChildProcess | null = null;
+let server = null as BenchServer | null;
 
 async function startServer(): Promise<void> {
   const profileDir = args.get('cpu-prof');
   const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(args.get('server-node-args') ?? '').split(' ').filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, '--db', DB, '--port', String(PORT), '--pool', String(POOL)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: new URL('../../', import.meta.url).pathname, // where node_modules/tsx is
-  });
-  server = child;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60_000);
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with code ${code}`));
-    });
-  });
-  say(`server: child process ${child.pid} (node ${nodeArgs.length ? nodeArgs.join(' ') + ' ' : ''}--import tsx scripts/bench/server.ts), createApp against ${DB} (${POOL} connections), projector on, 127.0.0.1:${PORT}`);
+  server = await BenchServer.start({ db: DB, projector: true, pool: POOL, nodeArgs });
+  say(
+    `server: child process ${server.pid} (node ${nodeArgs.length ? nodeArgs.join(' ') + ' ' : ''}--import tsx scripts/bench/server.ts), ` +
+      `createApp against ${DB} (${POOL} connections), projector on, 127.0.0.1:${server.port}`,
+  );
 }
-
-async function stopServer() {
-  const child = server;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-process.on('exit', () => {
-  if (server && server.exitCode === null) server.kill('SIGKILL');
-});
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, maxFreeSockets: CONNECTIONS });
 const BODY = JSON.stringify({ query: FEED_QUERY });
@@ -278,7 +197,7 @@ function graphqlFeed(token: string): Promise<void> {
     const req = request(
       {
         host: '127.0.0.1',
-        port: PORT,
+        port: server!.port,
         path: '/graphql',
         method: 'POST',
         agent,
@@ -321,81 +240,25 @@ async function httpScenario(): Promise<RunResult> {
   return load(CONNECTIONS, DURATION, op);
 }
 
-/*
- * wrk as the load generator: one thread, CONNECTIONS connections, a random reader's token per
- * request (wrk's Lua), every answer checked for a feed and no errors, latencies from wrk's own
- * histogram. Its CPU comes from the shell's `times` (user + system of its children).
- */
-const WRK_SCRIPT = `
-local tokens = {}
-for line in io.lines(os.getenv("WALL_TOKENS")) do tokens[#tokens + 1] = line end
-local body = os.getenv("WALL_BODY")
-local seed = tonumber(os.getenv("WALL_SEED"))
-local threads = {}
-bad, pages, posts, first_bad = 0, 0, 0, ""
-function setup(thread) threads[#threads + 1] = thread end
-function init(args) math.randomseed(seed) end
-function request()
-  local token = tokens[math.random(#tokens)]
-  return wrk.format("POST", "/graphql", { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }, body)
-end
-function response(status, headers, answer)
-  if status ~= 200 or answer:find('"errors"', 1, true) or not answer:find('"nodes":[', 1, true) then
-    bad = bad + 1
-    if first_bad == "" then first_bad = status .. " " .. answer:sub(1, 200) end
-  else
-    pages = pages + 1
-    local _, n = answer:gsub('"likedByMe"', '')
-    posts = posts + n
-  end
-end
-function done(summary, latency, requests)
-  local b, p, n, f = 0, 0, 0, ""
-  for _, t in ipairs(threads) do
-    b = b + t:get("bad"); p = p + t:get("pages"); n = n + t:get("posts")
-    if f == "" then f = t:get("first_bad") end
-  end
-  local e = summary.errors
-  io.write(string.format("WRK %d %d %d %d %.3f %.3f %.6f\\n", summary.requests, b + e.connect + e.read + e.write + e.timeout, p, n,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.duration / 1e6))
-  io.write("WRKFIRST " .. f:gsub("\\n", " ") .. "\\n")
-end
-`;
-let wrkDir: string | null = null;
+/** wrk (wrk.ts) as the load generator: a random reader's token per request, every answer checked. */
 async function wrkLoad(seconds: number): Promise<RunResult> {
-  if (!wrkDir) {
-    wrkDir = mkdtempSync(join(tmpdir(), 'wall-bench-'));
-    writeFileSync(join(wrkDir, 'tokens'), tokens.join('\n') + '\n');
-    writeFileSync(join(wrkDir, 'feed.lua'), WRK_SCRIPT);
-  }
-  const cpuBefore = await cpuSample();
-  const command = `${WRK} -t1 -c${CONNECTIONS} -d${seconds}s --timeout ${REQUEST_TIMEOUT_MS / 1000}s -s ${join(wrkDir, 'feed.lua')} http://127.0.0.1:${PORT}/graphql; times`;
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn('bash', ['-c', command], {
-      env: { ...process.env, WALL_TOKENS: join(wrkDir!, 'tokens'), WALL_BODY: BODY, WALL_SEED: String(Math.floor(rand() * 2 ** 31)) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let text = '';
-    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
-  });
+  const requests = Array.from({ length: Math.max(tokens.length, 1000) }, () => ({ token: tokens[Math.floor(rand() * tokens.length)]!, body: BODY }));
+  const before = await cpuSample();
+  const r = await runWrk({ port: server!.port, connections: CONNECTIONS, seconds, requests, expect: '"nodes":[', count: '"likedByMe"' });
   const after = await cpuSample();
-  const m = /^WRK (\d+) (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)$/m.exec(out);
-  if (!m) throw new Error(`unexpected wrk output: ${out}`);
-  const [requests, errors, pages, posts, p50, p99, elapsed] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
-  // `times` prints the shell's own times, then its children's: "0m1.234s 0m0.567s".
-  const childTimes = out.trim().split('\n').at(-1)!.split(' ').map((t) => {
-    const [min, sec] = t.replace(/s$/, '').split('m').map(Number) as [number, number];
-    return (min * 60 + sec) * 1000;
-  });
-  pagesSeen += pages;
-  nodesSeen += posts;
-  const ops = Math.max(1, requests - errors);
-  const cpu = cpuPerOp(cpuBefore, after, ops);
-  const firstError = /^WRKFIRST (.+)$/m.exec(out)?.[1]?.trim() || null;
-  return { ops: requests - errors, errors, seconds: elapsed, p50, p99, firstError, cpu: { ...cpu, client: (childTimes[0]! + childTimes[1]!) / ops } };
+  pagesSeen += r.good;
+  nodesSeen += r.counted;
+  const ops = Math.max(1, r.good);
+  return {
+    ops: r.good,
+    errors: r.bad,
+    seconds: r.seconds,
+    p50: r.p50,
+    p99: r.p99,
+    firstError: r.firstBad,
+    cpu: { ...cpuPerOp(before, after, ops), client: r.cpuMs / ops },
+  };
 }
-process.on('exit', () => wrkDir && rmSync(wrkDir, { recursive: true, force: true }));
 
 // -------------------------------------------------------------------------------------------------
 // The rounds.
@@ -435,7 +298,7 @@ try {
     }
   }
 } finally {
-  await stopServer();
+  await server?.stop();
   agent.destroy();
   await monitor.end();
 }

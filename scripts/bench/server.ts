@@ -1,10 +1,18 @@
 /*
- * The Wall server for the read benchmark: createApp() against the bench database, projector on,
- * listening on 127.0.0.1, signing tokens with the bench secret. read.ts starts it as a child
- * process (so the load generator and the server are separate processes) and stops it with SIGTERM.
+ * The Wall server for the benchmarks: createApp() against a bench database, listening on
+ * 127.0.0.1, signing tokens with the bench secret; with the projector in the process (as ROLE=all)
+ * or without (--projector false, as ROLE=api). read.ts and bench.ts start it as a child process
+ * (processes.ts), so the load generator and the server are separate processes, and stop it with
+ * SIGTERM.
  *
- *   node --import tsx scripts/bench/server.ts --db wall_bench --port 4100 [--pool N (default: the app's DEFAULT_POOL_SIZE)]
+ *   node --import tsx scripts/bench/server.ts --db wall_bench --port 4100 (0: any free port)
+ *        [--projector true|false] [--pool N (default: the app's DEFAULT_POOL_SIZE)] [--log-level warn]
+ *
+ * It prints "listening <address>:<port> pid <pid>" once it serves. Lines on stdin ask it about
+ * itself: "stats" answers "stats {rss, heapUsed, subscribers}" (bytes; live subscribers in this
+ * process), and "memory" the same after a full garbage collection when node runs with --expose-gc.
  */
+import { createInterface } from 'node:readline';
 import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { BENCH_TOKEN_SECRET, benchDbName, dbUrl, numberArg, parseArgs } from './common.ts';
@@ -15,7 +23,7 @@ const app = await createApp({
   tokenSecret: BENCH_TOKEN_SECRET,
   log: createLogger(args.get('log-level') ?? 'warn'),
   limits: { maxFriends: 5000 },
-  projector: true,
+  projector: args.get('projector') !== 'false',
   poolSize: args.has('pool') ? numberArg(args, 'pool', 0) : undefined,
 });
 const address = await app.listen(numberArg(args, 'port', 4100), '127.0.0.1');
@@ -30,7 +38,22 @@ const stop = async () => {
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const stats = () => {
+  const { rss, heapUsed } = process.memoryUsage();
+  process.stdout.write(`stats ${JSON.stringify({ rss, heapUsed, subscribers: app.live.size })}\n`);
+};
 // Never outlive the benchmark: stop if the parent goes away (stdin closes) or after a bound.
-process.stdin.on('end', () => void stop());
-process.stdin.resume();
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (line === 'stats') stats();
+    else if (line === 'memory') {
+      // Twice: the first collection's finalizers free more for the second.
+      gc?.();
+      gc?.();
+      stats();
+    }
+  })
+  .on('close', () => void stop());
 setTimeout(() => void stop(), numberArg(args, 'max-seconds', 1800) * 1000).unref();

@@ -16,6 +16,13 @@
  *                                  (--tail-batch 200, at most --tail-seconds 300), its rate printed, and the
  *                                  result is compared with the set-based build at the head (or rebuilt there).
  *          --feed-limit N (entries kept per reader; default the app's)  --no-analyze  --no-project
+ *          --celebrity N   one more person, handle "celebrity", with N friends (the bench's fan-out; default 0).
+ *                          Drawn from a PRNG of its own and left out of the friend lists that place posts,
+ *                          comments and likes, so the rest of the world is the same as without it; the
+ *                          celebrity writes nothing.
+ *
+ * When the views match the generated world, the parameters are recorded in bench.world with a
+ * digest of the generating source (common.ts worldSource()): the bench reuses such a world.
  *
  * The write side is what the command handlers in src/write/commands/*.ts would have left: the same
  * rows, the same events (aggregate types, per-aggregate versions, event types and data), the same
@@ -33,7 +40,7 @@ import { createLogger } from '../../src/logger.ts';
 import { Projector } from '../../src/projector/projector.ts';
 import { DEFAULT_FEED_LIMIT } from '../../src/read/views/feed.ts';
 import { allProjections } from '../../src/read/views/index.ts';
-import { benchDbName, dbUrl, fmt, numberArg, parseArgs, prng, sourceVersion } from './common.ts';
+import { adminUrl, benchDbName, dbUrl, fmt, numberArg, parseArgs, prng, sourceVersion, worldSource, type WorldParams } from './common.ts';
 import { buildViews, createViewCopies, diffViews, truncateViews, viewTables } from './views-sql.ts';
 
 const args = parseArgs();
@@ -45,6 +52,9 @@ const POSTS = Math.round(numberArg(args, 'posts', small ? 20000 : 200000));
 const SEED = Math.round(numberArg(args, 'seed', 42));
 const LATE_FRIENDS = numberArg(args, 'late-friends', 0.01);
 const BATCH = Math.round(numberArg(args, 'batch', 2000));
+const CELEBRITY = Math.min(Math.round(numberArg(args, 'celebrity', 0)), PEOPLE);
+/** The people and the celebrity (the last index), if there is one. */
+const EVERYONE = PEOPLE + (CELEBRITY > 0 ? 1 : 0);
 const COMMENTS_PER_POST = 0.5;
 const LIKES_PER_POST = 1;
 const FRIEND_WALL_SHARE = 0.2;
@@ -67,12 +77,12 @@ const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 
 /** A version-7 UUID for instant `ms`, with random bits from the seeded PRNG (deterministic). */
-function uuidv7(ms: number): string {
+function uuidv7(ms: number, draw: (n: number) => number = int): string {
   const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
   const ts = hex(Math.floor(ms), 12);
-  const r1 = hex(int(0x1000), 3);
-  const r2 = hex(0x8000 | int(0x4000), 4);
-  const r3 = hex(int(0x1000000), 6) + hex(int(0x1000000), 6);
+  const r1 = hex(draw(0x1000), 3);
+  const r2 = hex(0x8000 | draw(0x4000), 4);
+  const r3 = hex(draw(0x1000000), 6) + hex(draw(0x1000000), 6);
   return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${r1}-${r2}-${r3}`;
 }
 
@@ -98,7 +108,7 @@ function sentence(minWords: number, maxWords: number): string {
 // ---------------------------------------------------------------------------------------------
 say(`source ${sourceVersion()}; seed ${SEED}: ${fmt(PEOPLE)} people, ~${FRIENDS} friends each, ${fmt(POSTS)} posts; database ${DB}`);
 
-const userReg = new Float64Array(PEOPLE);
+const userReg = new Float64Array(EVERYONE);
 const userIds: string[] = [];
 const handles: string[] = [];
 const names: string[] = [];
@@ -109,13 +119,14 @@ for (let i = 0; i < PEOPLE; i++) {
   names.push(`${FIRST[int(FIRST.length)]} ${LAST[int(LAST.length)]}`);
 }
 
-// Friendships: distinct random pairs until the average degree is FRIENDS.
+// Friendships: distinct random pairs until the average degree is FRIENDS (then the celebrity's).
 const PAIRS = Math.min(Math.round((PEOPLE * FRIENDS) / 2), (PEOPLE * (PEOPLE - 1)) / 2);
-const pairLow = new Int32Array(PAIRS); // indexes into the people, ordered by their uuid
-const pairHigh = new Int32Array(PAIRS);
-const pairFrom = new Int32Array(PAIRS);
-const pairSent = new Float64Array(PAIRS);
-const pairAccepted = new Float64Array(PAIRS);
+const ALL_PAIRS = PAIRS + CELEBRITY;
+const pairLow = new Int32Array(ALL_PAIRS); // indexes into the people, ordered by their uuid
+const pairHigh = new Int32Array(ALL_PAIRS);
+const pairFrom = new Int32Array(ALL_PAIRS);
+const pairSent = new Float64Array(ALL_PAIRS);
+const pairAccepted = new Float64Array(ALL_PAIRS);
 const pairIds: string[] = [];
 {
   const seen = new Set<number>();
@@ -142,12 +153,41 @@ const pairIds: string[] = [];
   }
 }
 
-// Adjacency (CSR): each person's friends and when each friendship was accepted.
+// The celebrity and its friends, who ask it during the friendship period, from a PRNG of its own.
+const celebrityFriend = new Uint8Array(PEOPLE);
+if (CELEBRITY > 0) {
+  const crand = prng(SEED + 1_000_003);
+  const cint = (n: number) => Math.floor(crand() * n);
+  const c = PEOPLE;
+  userReg[c] = START + crand() * (REGISTER_UNTIL - START);
+  userIds.push(uuidv7(userReg[c]!, cint));
+  handles.push('celebrity');
+  names.push('Celebrity');
+  const pool = Int32Array.from({ length: PEOPLE }, (_, i) => i);
+  for (let j = 0; j < CELEBRITY; j++) {
+    const pick = j + cint(PEOPLE - j);
+    [pool[j], pool[pick]] = [pool[pick]!, pool[j]!];
+    const fan = pool[j]!;
+    celebrityFriend[fan] = 1;
+    const k = PAIRS + j;
+    [pairLow[k], pairHigh[k]] = userIds[c]! < userIds[fan]! ? [c, fan] : [fan, c];
+    pairFrom[k] = fan;
+    const earliest = Math.max(userReg[c]!, userReg[fan]!) + 60_000;
+    pairSent[k] = earliest + crand() * Math.max(0, FRIENDS_UNTIL - earliest);
+    pairAccepted[k] = pairSent[k]! + 60_000 + crand() * 12 * 3600_000;
+    pairIds.push(uuidv7(pairSent[k]!, cint));
+  }
+}
+
+// Adjacency (CSR) of the random friendships (not the celebrity's): each person's friends and when
+// each friendship was accepted.
 const degree = new Int32Array(PEOPLE);
 for (let k = 0; k < PAIRS; k++) {
   degree[pairLow[k]!]!++;
   degree[pairHigh[k]!]!++;
 }
+/** write.users.friend_count: the random friendships and the celebrity's. */
+const friendCount = (i: number) => (i === PEOPLE ? CELEBRITY : degree[i]! + celebrityFriend[i]!);
 const adjStart = new Int32Array(PEOPLE + 1);
 for (let i = 0; i < PEOPLE; i++) adjStart[i + 1] = adjStart[i]! + degree[i]!;
 const adjFriend = new Int32Array(PAIRS * 2);
@@ -245,7 +285,7 @@ const LIKES = likePostArr.length;
 // Every command, in time order: one event each.
 const Kind = { Register: 0, Send: 1, Accept: 2, Publish: 3, Comment: 4, Like: 5 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
-const COMMANDS = PEOPLE + 2 * PAIRS + POSTS + COMMENTS + LIKES;
+const COMMANDS = EVERYONE + 2 * ALL_PAIRS + POSTS + COMMENTS + LIKES;
 const cmdKind = new Uint8Array(COMMANDS);
 const cmdRef = new Int32Array(COMMANDS);
 const cmdAt = new Float64Array(COMMANDS);
@@ -256,8 +296,8 @@ const cmdAt = new Float64Array(COMMANDS);
     cmdRef[n] = ref;
     cmdAt[n++] = at;
   };
-  for (let i = 0; i < PEOPLE; i++) push(Kind.Register, i, userReg[i]!);
-  for (let k = 0; k < PAIRS; k++) push(Kind.Send, k, pairSent[k]!), push(Kind.Accept, k, pairAccepted[k]!);
+  for (let i = 0; i < EVERYONE; i++) push(Kind.Register, i, userReg[i]!);
+  for (let k = 0; k < ALL_PAIRS; k++) push(Kind.Send, k, pairSent[k]!), push(Kind.Accept, k, pairAccepted[k]!);
   for (let p = 0; p < POSTS; p++) push(Kind.Publish, p, postAt[p]!);
   for (let c = 0; c < COMMENTS; c++) push(Kind.Comment, c, commentAt[c]!);
   for (let l = 0; l < LIKES; l++) push(Kind.Like, l, likeAtArr[l]!);
@@ -272,7 +312,7 @@ for (let i = 0; i < PEOPLE; i++) (minDeg = Math.min(minDeg, degree[i]!)), (maxDe
 const friendWallPosts = postWall.reduce((n, w, p) => n + (w !== postAuthor[p] ? 1 : 0), 0);
 say(
   `generated: ${fmt(PEOPLE)} people, ${fmt(PAIRS)} friendships (degree avg ${((2 * PAIRS) / PEOPLE).toFixed(1)}, min ${minDeg}, max ${maxDeg}, ` +
-    `${fmt(Math.round(PAIRS * LATE_FRIENDS))} made late), ${fmt(POSTS)} posts (${((100 * friendWallPosts) / POSTS).toFixed(1)}% on a friend's wall), ` +
+    `${fmt(Math.round(PAIRS * LATE_FRIENDS))} made late)${CELEBRITY ? `, a celebrity with ${fmt(CELEBRITY)} friends` : ''}, ${fmt(POSTS)} posts (${((100 * friendWallPosts) / POSTS).toFixed(1)}% on a friend's wall), ` +
     `${fmt(COMMENTS)} comments, ${fmt(LIKES)} likes = ${fmt(COMMANDS)} commands/events`,
 );
 
@@ -280,7 +320,7 @@ say(
 // 2. A fresh database with the migrations applied by the application itself.
 // ---------------------------------------------------------------------------------------------
 {
-  const admin = postgres(dbUrl('postgres'), { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists ${DB} with (force)`);
   await admin.unsafe(`create database ${DB}`);
   await admin.end();
@@ -319,17 +359,17 @@ async function copy(table: string, columns: string, count: number, row: (i: numb
 const likeCountOf = new Int32Array(POSTS);
 for (const p of likePostArr) likeCountOf[p]!++;
 
-await copy('write.users', 'id, handle, display_name, password_hash, friend_count, version, created_at, updated_at', PEOPLE, (i) => [
+await copy('write.users', 'id, handle, display_name, password_hash, friend_count, version, created_at, updated_at', EVERYONE, (i) => [
   userIds[i]!,
   handles[i]!,
   names[i]!,
   PASSWORD_HASH,
-  degree[i]!,
+  friendCount(i),
   1,
   iso(userReg[i]!),
   iso(userReg[i]!),
 ]);
-await copy('write.friendships', 'id, user_low, user_high, status, requested_by, requested_at, accepted_at, version', PAIRS, (k) => [
+await copy('write.friendships', 'id, user_low, user_high, status, requested_by, requested_at, accepted_at, version', ALL_PAIRS, (k) => [
   pairIds[k]!,
   userIds[pairLow[k]!]!,
   userIds[pairHigh[k]!]!,
@@ -607,8 +647,8 @@ if (!args.has('no-project')) {
       `${fmt(+v!['likes']!)} likes, ${fmt(+v!['feed']!)} feed entries (median ${v!['feed_median']} per reader), checkpoint ${v!['position']} (head ${head})`,
   );
   const ok =
-    +v!['profiles']! === PEOPLE &&
-    +v!['friends']! === 2 * PAIRS &&
+    +v!['profiles']! === EVERYONE &&
+    +v!['friends']! === 2 * ALL_PAIRS &&
     +v!['posts']! === POSTS &&
     +v!['comments']! === COMMENTS &&
     +v!['likes']! === LIKES &&
@@ -619,11 +659,17 @@ if (!args.has('no-project')) {
     say('views do NOT match the generated world');
     process.exitCode = 1;
   } else say('views match the generated world (row counts, per-post totals, checkpoint at the head)');
+  if (!process.exitCode) {
+    const params: WorldParams = { people: PEOPLE, friends: FRIENDS, posts: POSTS, seed: SEED, lateFriends: LATE_FRIENDS, celebrity: CELEBRITY, feedLimit: FEED_LIMIT };
+    await pg.unsafe('create schema bench; create table bench.world (params jsonb not null, source text not null, built_at timestamptz not null default now())');
+    await pg`insert into bench.world (params, source) values (${pg.json(params as unknown as postgres.JSONValue)}, ${worldSource()})`;
+    say(`recorded the parameters in bench.world: ${JSON.stringify(params)}`);
+  }
 }
 
 await pg.end();
 await database.close();
-const size = postgres(dbUrl('postgres'), { max: 1, onnotice: () => {} });
+const size = postgres(adminUrl(), { max: 1, onnotice: () => {} });
 const [s] = await size<{ size: string }[]>`select pg_size_pretty(pg_database_size(${DB})) as size`;
 await size.end();
 say(`done: ${DB} is ${s!.size}; total ${since(t0)}`);

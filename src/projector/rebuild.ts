@@ -56,6 +56,11 @@ export interface RebuildOptions {
   batchSize?: number;
   /** Called about once a second while the copy catches up. */
   onProgress?: (progress: RebuildProgress) => void;
+  /**
+   * Stops the rebuild while the copy catches up (between two batches): the copy is dropped, the
+   * live views stay as they were, and the rebuild rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -67,7 +72,8 @@ export interface RebuildOptions {
  *      live projector carries on from the rebuilt checkpoint.
  */
 export async function rebuildViews(options: RebuildOptions): Promise<{ applied: number; position: bigint }> {
-  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = REBUILD_BATCH, changeLogSize } = options;
+  const { eventsDb, viewsDb, projections, feedLimit, log, batchSize = REBUILD_BATCH, changeLogSize, signal } = options;
+  signal?.throwIfAborted();
   await createViewsCopy(viewsDb, REBUILD_SCHEMA);
   const views = defineViews(pgSchema(REBUILD_SCHEMA));
   const copy = new Projector({ eventsDb, viewsDb, projections, views, feedLimit, batchSize, log, changeLogSize: null });
@@ -79,21 +85,27 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
   // subscriber. What comes after the live position is applied, and logged, in the swap below.
   const copyNext = async () => copy.applyNextBatch(await readCheckpoint(viewsDb));
   let lastVacuum = performance.now();
-  for (let n = await copyNext(); n > 0; n = await copyNext()) {
-    const now = performance.now();
-    if (now - lastVacuum >= VACUUM_EVERY_MS) {
-      await vacuumCopy(viewsDb);
-      lastVacuum = performance.now();
+  try {
+    for (let n = await copyNext(); n > 0; n = await copyNext()) {
+      signal?.throwIfAborted();
+      const now = performance.now();
+      if (now - lastVacuum >= VACUUM_EVERY_MS) {
+        await vacuumCopy(viewsDb);
+        lastVacuum = performance.now();
+      }
+      if (options.onProgress && now - lastReport >= 1000) {
+        lastReport = now;
+        options.onProgress({
+          applied: copy.appliedEvents,
+          remaining: await countEventsAfter(eventsDb, copy.position),
+          eventsPerSecond: copy.appliedEvents / ((now - started) / 1000),
+          position: copy.position,
+        });
+      }
     }
-    if (options.onProgress && now - lastReport >= 1000) {
-      lastReport = now;
-      options.onProgress({
-        applied: copy.appliedEvents,
-        remaining: await countEventsAfter(eventsDb, copy.position),
-        eventsPerSecond: copy.appliedEvents / ((now - started) / 1000),
-        position: copy.position,
-      });
-    }
+  } catch (error) {
+    if (signal?.aborted) await viewsDb.execute(sql.raw(`drop schema if exists "${REBUILD_SCHEMA}" cascade`));
+    throw error;
   }
 
   const sameDatabase = eventsDb === viewsDb;

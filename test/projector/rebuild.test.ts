@@ -72,4 +72,33 @@ describe('rebuilding the views', () => {
     const feed = await t.gql(`{ feed { nodes { body } } }`, {}, { token: ann.token });
     expect(feed.data!['feed'].nodes).toEqual([{ body: 'after the rebuild' }, { body: 'before the rebuild' }]);
   });
+
+  it('stops when its signal aborts: the copy is dropped and the live views stay as they were', async () => {
+    const [ann, bob] = [await t.register(), await t.register()];
+    await t.befriend(ann, bob);
+    for (let i = 0; i < 4; i++) await t.command('publishPost', { body: `post ${i}` }, ann.token);
+    await t.settle();
+    const before = await snapshot(t.app.readDatabase.db);
+    const checkpoint = async () =>
+      (await queryRows<{ position: string }>(t.app.readDatabase.db, sql`select position::text from read.checkpoints where name = 'views'`))[0]!.position;
+    const position = await checkpoint();
+
+    const stop = new AbortController();
+    const rebuild = rebuildViews({
+      eventsDb: t.app.database.db,
+      viewsDb: t.app.readDatabase.db,
+      projections: allProjections,
+      feedLimit: DEFAULT_FEED_LIMIT,
+      log: createLogger('silent'),
+      batchSize: 1,
+      onProgress: () => stop.abort(new Error('out of time')),
+      signal: stop.signal,
+    });
+    await expect(rebuild).rejects.toThrow('out of time');
+
+    const schemas = await queryRows<{ name: string }>(t.app.readDatabase.db, sql`select nspname as name from pg_namespace where nspname like 'read%' order by 1`);
+    expect(schemas.map((s) => s.name)).toEqual(['read']);
+    expect(await snapshot(t.app.readDatabase.db)).toEqual(before);
+    expect(await checkpoint()).toBe(position);
+  });
 });
