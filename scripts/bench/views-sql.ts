@@ -12,6 +12,7 @@
  * full one (world.ts --views sql --tail N).
  */
 import type postgres from 'postgres';
+import { feedSlack } from '../../src/read/views/feed.ts';
 
 const HANDLED = ['UserRegistered', 'FriendRequestSent', 'FriendRequestAccepted', 'PostPublished', 'CommentAdded', 'PostLiked'];
 /** The view tables this builder fills; a view table it does not know makes it refuse (see viewTables). */
@@ -153,20 +154,37 @@ export async function buildViews(pg: postgres.Sql, schema: string, upTo: string,
   await pg.unsafe(`reset work_mem`);
 }
 
-/** Rows in one schema's view tables and not in the other's (either way); empty when they agree. */
-export async function diffViews(pg: postgres.Sql, a: string, b: string): Promise<string[]> {
+/**
+ * Rows in one schema's view tables and not in the other's (either way); empty when they agree.
+ * Feeds are compared on what the rule fixes, the newest `feedLimit` entries of each: the projector
+ * trims in steps (read/views/feed.ts), so a feed may also hold up to its slack of older ones,
+ * which is checked apart.
+ */
+export async function diffViews(pg: postgres.Sql, a: string, b: string, feedLimit: number): Promise<string[]> {
   const differences: string[] = [];
   for (const t of await viewTables(pg)) {
     if (NOT_BUILT.includes(t)) continue;
     // The views' own checkpoint only: the change log's trim mark goes with the change log (NOT_BUILT).
-    const cols = t === 'checkpoints' ? 'name, position' : '*';
-    const rows = (schema: string) => (t === 'checkpoints' ? `(select * from ${schema}.${t} where name = 'views')` : `${schema}.${t}`);
+    const cols = t === 'checkpoints' ? 'name, position' : t === 'feed_sizes' ? `reader_id, least(entries, ${feedLimit})` : '*';
+    const rows = (schema: string) =>
+      t === 'checkpoints'
+        ? `(select * from ${schema}.${t} where name = 'views')`
+        : t === 'feed_entries'
+          ? `(select reader_id, post_id, created_at from (select *, row_number() over (partition by reader_id order by created_at desc, post_id desc) as n
+               from ${schema}.feed_entries) ranked where n <= ${feedLimit})`
+          : `${schema}.${t}`;
     const [row] = await pg.unsafe<{ ab: string; ba: string; n: string }[]>(
       `select (select count(*) from (select ${cols} from ${rows(a)} x except all select ${cols} from ${rows(b)} y) x)::text as ab,
               (select count(*) from (select ${cols} from ${rows(b)} x except all select ${cols} from ${rows(a)} y) x)::text as ba,
               (select count(*) from ${rows(a)} x)::text as n`,
     );
     if (row!.ab !== '0' || row!.ba !== '0') differences.push(`${t}: ${row!.ab} rows only in ${a}, ${row!.ba} only in ${b} (of ${row!.n})`);
+  }
+  for (const schema of [a, b]) {
+    const [over] = await pg.unsafe<{ n: string }[]>(
+      `select count(*)::text as n from (select reader_id from ${schema}.feed_entries group by 1 having count(*) > ${feedLimit + feedSlack(feedLimit)}) x`,
+    );
+    if (over!.n !== '0') differences.push(`feed_entries: ${over!.n} feeds in ${schema} hold more than the bound and its slack`);
   }
   return differences;
 }

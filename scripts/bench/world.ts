@@ -591,7 +591,7 @@ async function eventTypesAbove(position: string) {
 async function checkAgainstSql(position: string, what: string) {
   await createViewCopies(pg, 'bench_check');
   await buildViews(pg, 'bench_check', position, FEED_LIMIT, () => {});
-  const differences = await diffViews(pg, 'read', 'bench_check');
+  const differences = await diffViews(pg, 'read', 'bench_check', FEED_LIMIT);
   await pg.unsafe('drop schema bench_check cascade');
   if (differences.length) {
     say(`check: ${what} and the set-based build DIFFER:\n    ${differences.join('\n    ')}`);

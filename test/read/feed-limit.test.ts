@@ -8,6 +8,16 @@ const entries = async (readerId: string) =>
   (await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from read.feed_entries where reader_id = ${readerId}`))[0]!.n;
 
 describe('the feed bound', () => {
+  it('lets a feed grow to the bound and its slack (a tenth), then trims it back to the bound', async () => {
+    const cat = await t.register();
+    for (let i = 1; i <= 4; i++) await t.command('publishPost', { body: `cat ${i}` }, cat.token);
+    await t.settle();
+    expect(await entries(cat.userId), '3 and a slack of 1').toBe(4);
+    await t.command('publishPost', { body: 'cat 5' }, cat.token);
+    await t.settle();
+    expect(await entries(cat.userId), 'past the slack: back to the bound').toBe(3);
+  });
+
   it('keeps the newest entries per reader, on publish and on a recompute', async () => {
     const [ann, bob] = [await t.register(), await t.register()];
     for (let i = 1; i <= 5; i++) await t.command('publishPost', { body: `ann ${i}` }, ann.token);

@@ -13,13 +13,22 @@ import { likedByViewer, type PagePostRow } from './posts.ts';
  *   - R wrote P, or P is on R's wall, or R is a friend of A.
  * (A post reaches only people who may see the wall it is on: an author who is unfriended by the
  * wall's owner loses their own post from their feed, as they lose the wall.)
- * Publishing adds P to each such reader's feed and trims it; deleting P removes it everywhere.
- * Becoming friends or unfriending rebuilds both people's feeds from the rule above, so a new
- * friend's posts appear and an ex-friend's vanish. A deleted post leaves its place empty: posts
- * trimmed earlier do not come back.
+ * Publishing adds P to each such reader's feed; deleting P removes it everywhere. Becoming friends
+ * or unfriending rebuilds both people's feeds from the rule above, so a new friend's posts appear
+ * and an ex-friend's vanish. A deleted post leaves its place empty: posts trimmed earlier do not
+ * come back.
+ *
+ * The bound is kept in steps: a feed may grow to `feedLimit` plus a tenth (its slack), and the
+ * publish that takes it past that drops its oldest entries back down to `feedLimit`. Each trim
+ * reads and writes the old end of one feed, pages no page read needs: once every tenth of the
+ * bound, rather than on every publish, is a tenth of the pages (on a world of 10,000 people the
+ * trim was the projector's costliest statement). The newest `feedLimit` are always there.
  */
 /** Feed entries kept per reader unless FEED_LIMIT says otherwise. */
 export const DEFAULT_FEED_LIMIT = 500;
+
+/** How far past the bound a feed may grow before it is trimmed back to it. */
+export const feedSlack = (feedLimit: number) => Math.ceil(feedLimit / 10);
 
 /*
  * Over a batch: the friendships it made or ended touch their two people (the "affected"), whose
@@ -28,7 +37,7 @@ export const DEFAULT_FEED_LIMIT = 500;
  * batch, so the friend graph as it stands after the batch is the one each new post met: the
  * batch's posts are fanned out on it in one statement, to everyone but the affected. Posts
  * deleted in the batch leave every feed; those published and deleted within it are never fanned
- * out. Feeds over the bound then drop their oldest entries.
+ * out. Feeds past the bound's slack then drop their oldest entries.
  */
 export const feedProjection: Projection = {
   name: 'feed',
@@ -81,7 +90,7 @@ export const feedProjection: Projection = {
 
 /**
  * Adds each post to its readers' feeds: its author, its wall's owner, and the author's friends who
- * are friends of the owner. Readers whose feed it took over the bound are noted for the trim.
+ * are friends of the owner. Readers whose feed it took past the bound's slack are noted for the trim.
  */
 function fanOut(ctx: ProjectionContext, posts: { post_id: string; author_id: string; wall_owner_id: string; created_at: Date; position: string }[], skip: Iterable<string>) {
   const { views, feedLimit } = ctx;
@@ -110,7 +119,8 @@ function fanOut(ctx: ProjectionContext, posts: { post_id: string; author_id: str
       insert into ${sizes} (reader_id, entries) select reader_id, count(*) from added group by reader_id
       on conflict (reader_id) do update set entries = ${sizes}.entries + excluded.entries
       returning reader_id, entries)
-    insert into ${OVER} (reader_id, excess) select reader_id, entries - ${feedLimit}::int from sized where entries > ${feedLimit}::int`;
+    insert into ${OVER} (reader_id, excess)
+    select reader_id, entries - ${feedLimit}::int from sized where entries > ${feedLimit + feedSlack(feedLimit)}::int`;
 }
 
 /**
@@ -189,8 +199,8 @@ function recompute(ctx: ProjectionContext, readers: { reader_id: string; positio
 }
 
 /**
- * Drops the oldest entries of every feed the fan-out took over the bound (as one drop per post
- * over it would), logged at the position of the batch's last post.
+ * Drops the oldest entries of every feed the fan-out took past the bound's slack, back down to the
+ * bound, logged at the position of the batch's last post.
  */
 function trim(ctx: ProjectionContext, position: string) {
   const { feedEntries: feed, feedSizes: sizes } = ctx.views;
@@ -206,7 +216,7 @@ function trim(ctx: ProjectionContext, position: string) {
     update ${sizes} s set entries = s.entries - o.excess from over o where s.reader_id = o.reader_id`;
 }
 
-/** Readers a batch's fan-out took over the bound, and by how much (a temporary table, emptied at commit). */
+/** Readers a batch's fan-out took past the bound's slack, and how many entries to drop (a temporary table, emptied at commit). */
 const OVER = sql.raw('pg_temp.wall_feed_over');
 const createOver = sql`create temp table if not exists wall_feed_over (reader_id uuid not null, excess int not null) on commit delete rows`;
 
