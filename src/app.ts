@@ -7,7 +7,8 @@ import { clientAddressOf } from './graphql/client-address.ts';
 import { createWallYoga, GRAPHQL_PATH, type WallYoga } from './graphql/yoga.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { Projector } from './projector/projector.ts';
+import { Projector, type ProjectorHandle } from './projector/projector.ts';
+import { ProjectorThread } from './projector/thread.ts';
 import { CHANGES_CHANNEL } from './read/changes.ts';
 import { ProjectionStatus } from './read/consistency.ts';
 import { ChangeHub } from './read/live/hub.ts';
@@ -34,8 +35,14 @@ export interface AppOptions {
   tokenSecret: string;
   log: Logger;
   limits: Limits;
-  /** Run the projector in this process (the default: one process plays every role). */
-  projector?: boolean;
+  /**
+   * Run the projector in this process (the default: one process plays every role): in this
+   * thread (true), or in a worker thread of its own ('thread', PostgreSQL only; see
+   * projector/thread.ts). False: none (ROLE=api).
+   */
+  projector?: boolean | 'thread';
+  /** The pino level of a projector thread's log (its own logger). */
+  logLevel?: string;
   consistencyTimeoutMs?: number;
   /** Entries kept per reader in the feed. */
   feedLimit?: number;
@@ -59,6 +66,15 @@ export interface AppOptions {
   newId?: () => string;
 }
 
+/**
+ * Where a process's projector runs, from its ROLE: none for `api`; for `all`, in a worker thread
+ * of its own on PostgreSQL (see projector/thread.ts), in this thread on the embedded database.
+ */
+export function projectorFor(role: 'all' | 'api', databaseUrl: string | undefined): AppOptions['projector'] {
+  if (role === 'api') return false;
+  return databaseUrl ? 'thread' : true;
+}
+
 /** The options a process started from the environment (server, seed) shares. */
 export function appOptionsFrom(config: Config) {
   return {
@@ -80,7 +96,7 @@ export interface App {
   /** The views' database: the same as `database` unless READ_DATABASE_URL puts them apart. */
   readDatabase: Database;
   bus: CommandBus;
-  projector: Projector | null;
+  projector: ProjectorHandle | null;
   projection: ProjectionStatus;
   identity: IdentityService;
   metrics: Metrics;
@@ -114,18 +130,32 @@ export async function createApp(options: AppOptions): Promise<App> {
   const writeDb = database.db;
   const viewsDb = readDatabase.db;
 
-  const projector =
-    options.projector === false
-      ? null
-      : new Projector({
-          eventsDb: writeDb,
-          viewsDb,
-          projections: allProjections,
-          ...(options.feedLimit ? { feedLimit: options.feedLimit } : {}),
-          ...(options.changeLogSize ? { changeLogSize: options.changeLogSize } : {}),
-          acquireLock: () => readDatabase.tryAdvisoryLock(PROJECTOR_LOCK),
-          log: log.child({ role: 'projector' }),
-        });
+  let projector: ProjectorHandle | null = null;
+  if (options.projector === 'thread') {
+    if (!options.databaseUrl) throw new Error('a projector thread needs PostgreSQL (the embedded database has one connection)');
+    projector = new ProjectorThread(
+      {
+        databaseUrl: options.databaseUrl,
+        readDatabaseUrl: options.readDatabaseUrl,
+        poolSize: options.poolSize,
+        feedLimit: options.feedLimit,
+        changeLogSize: options.changeLogSize,
+        lockName: PROJECTOR_LOCK,
+        logLevel: options.logLevel ?? 'info',
+      },
+      log.child({ role: 'projector' }),
+    );
+  } else if (options.projector !== false) {
+    projector = new Projector({
+      eventsDb: writeDb,
+      viewsDb,
+      projections: allProjections,
+      ...(options.feedLimit ? { feedLimit: options.feedLimit } : {}),
+      ...(options.changeLogSize ? { changeLogSize: options.changeLogSize } : {}),
+      acquireLock: () => readDatabase.tryAdvisoryLock(PROJECTOR_LOCK),
+      log: log.child({ role: 'projector' }),
+    });
+  }
   const projection = new ProjectionStatus(viewsDb, projector ? (listener) => projector.onApplied(listener) : undefined);
 
   const lag = async () => {
@@ -192,7 +222,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     unlisteners.push(readDatabase.listen(CHANGES_CHANNEL, () => live.wake()));
     if (!projector) return;
     projector.start();
-    unlisteners.push(database.listen(EVENTS_CHANNEL, () => projector.wake()));
+    // A projector thread listens for other processes' commits on a connection of its own.
+    if (!(projector instanceof ProjectorThread)) unlisteners.push(database.listen(EVENTS_CHANNEL, () => projector.wake()));
   };
 
   return {

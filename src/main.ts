@@ -1,4 +1,4 @@
-import { appOptionsFrom, createApp } from './app.ts';
+import { appOptionsFrom, createApp, projectorFor } from './app.ts';
 import { loadConfig } from './config.ts';
 import { DatabaseUnreachableError, redactUrl } from './db/connect.ts';
 import { GRAPHQL_PATH } from './graphql/yoga.ts';
@@ -21,7 +21,13 @@ async function main() {
   if (!config.tokenSecret && !embedded) {
     log.warn('TOKEN_SECRET is not set: tokens are signed with a key made for this process and stop working when it exits.');
   }
-  const app = await createApp({ ...appOptionsFrom(config), tokenSecret: secret, log, projector: config.role === 'all' });
+  const app = await createApp({
+    ...appOptionsFrom(config),
+    tokenSecret: secret,
+    log,
+    logLevel: config.logLevel,
+    projector: projectorFor(config.role, config.databaseUrl),
+  });
   const address = await app.listen(config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}${GRAPHQL_PATH}`;

@@ -6,7 +6,7 @@
  * SIGTERM.
  *
  *   node --import tsx scripts/bench/server.ts --db wall_bench --port 4100 (0: any free port)
- *        [--projector true|false] [--pool N (default: the app's DEFAULT_POOL_SIZE)] [--log-level warn]
+ *        [--projector thread|main|false] [--pool N (default: the app's DEFAULT_POOL_SIZE)] [--log-level warn]
  *
  * It prints "listening <address>:<port> pid <pid>" once it serves. Lines on stdin ask it about
  * itself: "stats" answers "stats {rss, heapUsed, subscribers}" (bytes; live subscribers in this
@@ -22,8 +22,10 @@ const app = await createApp({
   databaseUrl: dbUrl(benchDbName(args)),
   tokenSecret: BENCH_TOKEN_SECRET,
   log: createLogger(args.get('log-level') ?? 'warn'),
+  logLevel: args.get('log-level') ?? 'warn',
   limits: { maxFriends: 5000 },
-  projector: args.get('projector') !== 'false',
+  // As ROLE=all runs it on PostgreSQL (a thread of its own), unless --projector main (this thread) or false.
+  projector: args.get('projector') === 'false' ? false : args.get('projector') === 'main' ? true : 'thread',
   poolSize: args.has('pool') ? numberArg(args, 'pool', 0) : undefined,
 });
 const address = await app.listen(numberArg(args, 'port', 4100), '127.0.0.1');

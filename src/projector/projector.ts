@@ -48,6 +48,20 @@ export const LIVE_BATCH = 1000;
 
 class CheckpointMoved extends Error {}
 
+/** What a process needs of its projector, whether it runs in this thread or in a worker (thread.ts). */
+export interface ProjectorHandle {
+  start(): void;
+  /** Stops after the batch in hand. */
+  stop(): Promise<void>;
+  /** Something was committed: look at the log now rather than at the next poll. */
+  wake(): void;
+  /** Applies batches until none is left; resolves with how many events were applied. */
+  catchUp(): Promise<number>;
+  /** Listens for each applied batch's last position (after its commit). */
+  onApplied(listener: (position: bigint) => void): () => void;
+  onBatch(listener: (batch: AppliedBatch) => void): () => void;
+}
+
 export interface AppliedBatch {
   position: bigint;
   events: number;
@@ -100,7 +114,7 @@ export async function applyBatch(tx: Tx, batch: readonly RecordedEvent[], { view
  * commit together, so a crash neither skips nor repeats an event. Woken by `wake()` (after a
  * local commit or a NOTIFY), and by a poll.
  */
-export class Projector {
+export class Projector implements ProjectorHandle {
   private readonly emitter = new EventEmitter();
   private running = false;
   private loop: Promise<void> | null = null;

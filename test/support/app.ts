@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { queryRows, sql } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { Projector } from '../../src/projector/projector.ts';
+import type { ProjectorHandle } from '../../src/projector/projector.ts';
 import { createTestDatabase } from './database.ts';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -49,7 +49,7 @@ export interface TestApp {
   /** Sends a command expected to be refused; asserts the error code and that nothing was written. */
   expectRefused(field: string, input: Record<string, unknown>, code: string, token?: string): Promise<{ message: string; extensions?: Record<string, any> }>;
   /** Lets the projector (the app's, or the one given) apply every command this harness has run so far. */
-  settle(projector?: Projector): Promise<void>;
+  settle(projector?: ProjectorHandle): Promise<void>;
 }
 
 export interface Receipt {
