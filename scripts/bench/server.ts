@@ -15,6 +15,7 @@
 import { createInterface } from 'node:readline';
 import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
+import { ProjectorThread } from '../../src/projector/thread.ts';
 import { BENCH_TOKEN_SECRET, benchDbName, dbUrl, numberArg, parseArgs } from './common.ts';
 
 const args = parseArgs();
@@ -29,6 +30,8 @@ const app = await createApp({
   poolSize: args.has('pool') ? numberArg(args, 'pool', 0) : undefined,
 });
 const address = await app.listen(numberArg(args, 'port', 4100), '127.0.0.1');
+// Measured from here on: a projector thread has loaded and opened its connections.
+if (app.projector instanceof ProjectorThread) await app.projector.started;
 process.stdout.write(`listening ${address.address}:${address.port} pid ${process.pid}\n`);
 
 let stopping = false;

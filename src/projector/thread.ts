@@ -41,6 +41,9 @@ export class ProjectorThread implements ProjectorHandle {
   private readonly waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private stopped: (() => void) | null = null;
+  private markStarted: () => void = () => {};
+  /** Resolves once the worker has opened its connections and started its projector. */
+  readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
 
   constructor(
     private readonly settings: ProjectorThreadSettings,
@@ -135,6 +138,7 @@ export class ProjectorThread implements ProjectorHandle {
         void this.worker?.terminate();
         return;
       case 'started':
+        this.markStarted();
         return;
     }
   }

@@ -59,6 +59,8 @@ export class ChangeHub {
   private readonly byKey = new Map<string, Set<Subscriber>>();
   private readonly byViewer = new Map<string, Set<Subscriber>>();
   private readonly feedReaders = new Map<string, number>();
+  /** Subscribers in this process (counted: wake() asks on every batch, with thousands of keys). */
+  private subscribers = 0;
   private lastSeq: number | null = null;
   /** Bumped when tailing stops, so a read still in flight does not move a restarted tail back. */
   private generation = 0;
@@ -79,9 +81,7 @@ export class ChangeHub {
 
   /** Subscribers in this process. */
   get size(): number {
-    let n = 0;
-    for (const set of this.byKey.values()) n += set.size;
-    return n;
+    return this.subscribers;
   }
 
   async subscribe(topic: Topic, { viewerId, since, authorize }: SubscribeOptions): Promise<Subscriber> {
@@ -149,7 +149,9 @@ export class ChangeHub {
 
   private add(subscriber: Subscriber) {
     const key = topicKey(subscriber.topic);
-    (this.byKey.get(key) ?? this.byKey.set(key, new Set()).get(key)!).add(subscriber);
+    const set = this.byKey.get(key) ?? this.byKey.set(key, new Set()).get(key)!;
+    if (!set.has(subscriber)) this.subscribers++;
+    set.add(subscriber);
     (this.byViewer.get(subscriber.viewerId) ?? this.byViewer.set(subscriber.viewerId, new Set()).get(subscriber.viewerId)!).add(subscriber);
     if (subscriber.topic.kind === 'feed') this.feedReaders.set(subscriber.viewerId, (this.feedReaders.get(subscriber.viewerId) ?? 0) + 1);
   }
@@ -158,6 +160,7 @@ export class ChangeHub {
     const key = topicKey(subscriber.topic);
     const set = this.byKey.get(key);
     if (!set?.delete(subscriber)) return;
+    this.subscribers--;
     if (set.size === 0) this.byKey.delete(key);
     const mine = this.byViewer.get(subscriber.viewerId);
     mine?.delete(subscriber);
