@@ -121,6 +121,8 @@ export class Projector implements ProjectorHandle {
   private wakeUp: (() => void) | null = null;
   private pending = false;
   private checkpointExists = false;
+  /** The batch after the one being applied, being read meanwhile (while catching up). */
+  private readAhead: { after: bigint; events: Promise<RecordedEvent[]> } | null = null;
   /** Whether this instance holds the projector lock and applies batches. */
   active = false;
   /** The last position this process saw applied. */
@@ -190,12 +192,21 @@ export class Projector implements ProjectorHandle {
       this.checkpointExists = true;
     }
     const from = await readCheckpoint(viewsDb, views);
-    const read = await readEventsAfter(eventsDb, from, batchSize);
+    const ahead = this.readAhead;
+    this.readAhead = null;
+    const read = ahead?.after === from ? await ahead.events : await readEventsAfter(eventsDb, from, batchSize);
     const batch = upTo === undefined ? read : read.filter((event) => event.position <= upTo);
     const last = batch.at(-1);
     if (!last) {
       this.advance(from);
       return 0;
+    }
+    // A full batch means more is waiting: the next one is read while this one is applied.
+    if (read.length > 0 && batch.length === read.length && new Set(read.map((e) => e.position)).size >= batchSize) {
+      const after = last.position;
+      const events = readEventsAfter(eventsDb, after, batchSize);
+      events.catch(() => {}); // a failed read-ahead is read again, in turn
+      this.readAhead = { after, events };
     }
     const started = performance.now();
     try {

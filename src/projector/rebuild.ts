@@ -16,19 +16,24 @@ const SWAP_WAIT_MS = 30_000;
 
 /**
  * Transactions per batch of a rebuild. A batch's statements cost about the same whatever its
- * length, so long batches are cheaper per event: on a bench world of 1,000 people the whole log
- * applied at 4,481 events/s in batches of 2,000 and 7,213/s in batches of 5,000.
+ * length, so long batches are cheaper per event: the whole log of the 10,000-person bench world
+ * (1,020,001 events) was rebuilt in 166.9 s in batches of 5,000, 134.0 s of 15,000, 106.2 s of
+ * 40,000 and 104.3 s of 100,000 (npm run bench -- --only rebuild, one run each, the machine
+ * shared with other work). Nobody reads the copy, so its transactions may be long.
  */
-export const REBUILD_BATCH = 5000;
+export const REBUILD_BATCH = 50_000;
 
 /**
- * How often the copy is vacuumed while it is filled. Feeds are trimmed as they fill, and each trim
- * leaves dead rows at the old end of a feed that the next trim's index scan walks past again:
- * without vacuuming, a rebuild of a bench world of 10,000 people slowed from 11,000 to 1,500
- * events/s as it went. Autovacuum does not keep up with a rebuild (and may be off), and the
- * planner needs the statistics of tables that started empty.
+ * The copy is vacuumed while it is filled: its trims leave dead rows at the old end of each feed,
+ * which later trims' index scans walk past again, autovacuum does not keep up with a rebuild (and
+ * may be off), and the planner needs statistics of tables that started empty. A vacuum's cost
+ * grows with the copy, so the next one waits ten times as long as the last one took: at most a
+ * tenth of the rebuild's time.
  */
-const VACUUM_EVERY_MS = 15_000;
+const VACUUM_FIRST_MS = 10_000;
+const VACUUM_SHARE = 10;
+/** How often the progress report counts the events that remain (it reads the rest of the log). */
+const RECOUNT_MS = 30_000;
 
 /** The copy's tables that batches rewrite most. */
 async function vacuumCopy(db: Db) {
@@ -84,20 +89,24 @@ export async function rebuildViews(options: RebuildOptions): Promise<{ applied: 
   // live projector logged it; an event it applied ahead of the live views would reach no
   // subscriber. What comes after the live position is applied, and logged, in the swap below.
   const copyNext = async () => copy.applyNextBatch(await readCheckpoint(viewsDb));
-  let lastVacuum = performance.now();
+  // Counting what remains reads the rest of the log: counted now and then, and estimated between.
+  let counted = { at: performance.now(), applied: 0, remaining: await countEventsAfter(eventsDb, 0n) };
+  let nextVacuum = performance.now() + VACUUM_FIRST_MS;
   try {
     for (let n = await copyNext(); n > 0; n = await copyNext()) {
       signal?.throwIfAborted();
       const now = performance.now();
-      if (now - lastVacuum >= VACUUM_EVERY_MS) {
+      if (now >= nextVacuum) {
         await vacuumCopy(viewsDb);
-        lastVacuum = performance.now();
+        const took = performance.now() - now;
+        nextVacuum = performance.now() + Math.max(VACUUM_FIRST_MS, VACUUM_SHARE * took);
       }
       if (options.onProgress && now - lastReport >= 1000) {
         lastReport = now;
+        if (now - counted.at >= RECOUNT_MS) counted = { at: now, applied: copy.appliedEvents, remaining: await countEventsAfter(eventsDb, copy.position) };
         options.onProgress({
           applied: copy.appliedEvents,
-          remaining: await countEventsAfter(eventsDb, copy.position),
+          remaining: Math.max(0, counted.remaining - (copy.appliedEvents - counted.applied)),
           eventsPerSecond: copy.appliedEvents / ((now - started) / 1000),
           position: copy.position,
         });
