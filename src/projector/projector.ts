@@ -44,7 +44,7 @@ export interface ProjectorOptions {
  * per event (a batch's statements cost about the same whatever its length), while the bound keeps
  * one batch's transaction, and the wait of the changes at its end, short.
  */
-export const LIVE_BATCH = 1000;
+export const LIVE_BATCH = 5000;
 
 class CheckpointMoved extends Error {}
 
@@ -90,11 +90,13 @@ export async function applyBatch(tx: Tx, batch: readonly RecordedEvent[], { view
   const run = (statement: SQL) => void statements.push(tx.execute(statement));
   let failure: unknown = null;
   try {
+    // A batch sorts and joins tens of thousands of rows at once: in memory, not in temporary files.
+    run(sql`set local work_mem = '64MB'`);
     run(createChangeStage);
     for (const projection of projections) await projection.apply({ views, feedLimit, logChanges, run }, batch);
     run(sql`update ${views.checkpoints} set position = ${last.position.toString()}::bigint, updated_at = now() where name = ${VIEWS_CHECKPOINT}`);
     if (logChanges) {
-      run(publishStagedChanges(views));
+      for (const statement of publishStagedChanges(views)) run(statement);
       run(trimChangeLog(views, changeLogSize));
       run(sql`select pg_notify(${CHANGES_CHANNEL}, ${last.position.toString()})`);
     }

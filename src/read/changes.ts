@@ -65,12 +65,14 @@ export function stageFeedChanges(ctx: ProjectionContext, kind: 'ADDED' | 'REMOVE
     select position, ${ord}, 0, ${kind}, post_id, reader_id from ${sql.raw(source)} where ${ctx.logChanges}`;
 }
 
-/** Moves the staged rows into the log, in log order. */
-export function publishStagedChanges(views: Views) {
-  return sql`
-    with staged as (delete from ${STAGE} returning *)
-    insert into ${views.changes} (position, kind, post_id, wall_id, reader_id)
-    select position, kind, post_id, wall_id, reader_id from staged order by position, ord, seq, reader_id, post_id`;
+/** Moves the staged rows into the log, in log order (two statements: the copy, then emptying the stage). */
+export function publishStagedChanges(views: Views): SQL[] {
+  return [
+    sql`insert into ${views.changes} (position, kind, post_id, wall_id, reader_id)
+        select position, kind, post_id, wall_id, reader_id from ${STAGE} order by position, ord, seq, reader_id, post_id`,
+    // Emptied at commit too; a rebuild's swap applies several batches in one transaction.
+    sql`truncate ${STAGE}`,
+  ];
 }
 
 /** Drops the oldest rows beyond `keep`, remembering the newest position dropped. */
