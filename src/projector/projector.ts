@@ -62,6 +62,31 @@ export interface ProjectorHandle {
   onBatch(listener: (batch: AppliedBatch) => void): () => void;
 }
 
+/** The announcements of a projector handle (see ProjectorHandle), for its implementations. */
+export abstract class ProjectorSignals {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  /** Listens for each applied batch's last position (after its commit). */
+  onApplied(listener: (position: bigint) => void): () => void {
+    this.emitter.on('applied', listener);
+    return () => this.emitter.off('applied', listener);
+  }
+
+  /** Listens for each batch applied by this projector. */
+  onBatch(listener: (batch: AppliedBatch) => void): () => void {
+    this.emitter.on('batch', listener);
+    return () => this.emitter.off('batch', listener);
+  }
+
+  protected announceApplied(position: bigint): void {
+    this.emitter.emit('applied', position);
+  }
+
+  protected announceBatch(batch: AppliedBatch): void {
+    this.emitter.emit('batch', batch);
+  }
+}
+
 export interface AppliedBatch {
   position: bigint;
   events: number;
@@ -116,8 +141,7 @@ export async function applyBatch(tx: Tx, batch: readonly RecordedEvent[], { view
  * commit together, so a crash neither skips nor repeats an event. Woken by `wake()` (after a
  * local commit or a NOTIFY), and by a poll.
  */
-export class Projector implements ProjectorHandle {
-  private readonly emitter = new EventEmitter();
+export class Projector extends ProjectorSignals implements ProjectorHandle {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -133,19 +157,7 @@ export class Projector implements ProjectorHandle {
   appliedEvents = 0;
 
   constructor(private readonly options: ProjectorOptions) {
-    this.emitter.setMaxListeners(0);
-  }
-
-  /** Listens for each applied batch's last position. */
-  onApplied(listener: (position: bigint) => void): () => void {
-    this.emitter.on('applied', listener);
-    return () => this.emitter.off('applied', listener);
-  }
-
-  /** Listens for each batch applied by this process. */
-  onBatch(listener: (batch: AppliedBatch) => void): () => void {
-    this.emitter.on('batch', listener);
-    return () => this.emitter.off('batch', listener);
+    super();
   }
 
   start(): void {
@@ -224,7 +236,7 @@ export class Projector implements ProjectorHandle {
       throw error;
     }
     this.appliedEvents += batch.length;
-    this.emitter.emit('batch', { position: last.position, events: batch.length, ms: performance.now() - started } satisfies AppliedBatch);
+    this.announceBatch({ position: last.position, events: batch.length, ms: performance.now() - started });
     this.advance(last.position);
     // The event loop's turn before the next batch: on PGlite a query resolves in promise jobs
     // alone, and a long catch-up would otherwise hold the process (no request read, no timer, no
@@ -242,7 +254,7 @@ export class Projector implements ProjectorHandle {
   private advance(position: bigint) {
     if (position > this.position) {
       this.position = position;
-      this.emitter.emit('applied', position);
+      this.announceApplied(position);
     }
   }
 

@@ -1,8 +1,7 @@
-import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.ts';
-import type { AppliedBatch, ProjectorHandle } from './projector.ts';
+import { ProjectorSignals, type ProjectorHandle } from './projector.ts';
 
 /** What the worker needs to open its own connections and projector (plain data: it is copied). */
 export interface ProjectorThreadSettings {
@@ -33,8 +32,7 @@ const RESTART_MS = 1000;
  * server's own maximum command rate the views fell seconds behind. In its own thread it gets its
  * share of the CPU whatever the API's load, and the API thread spends none on it.
  */
-export class ProjectorThread implements ProjectorHandle {
-  private readonly emitter = new EventEmitter();
+export class ProjectorThread extends ProjectorSignals implements ProjectorHandle {
   private worker: Worker | null = null;
   private stopping = false;
   private restart: NodeJS.Timeout | null = null;
@@ -49,17 +47,7 @@ export class ProjectorThread implements ProjectorHandle {
     private readonly settings: ProjectorThreadSettings,
     private readonly log: Logger,
   ) {
-    this.emitter.setMaxListeners(0);
-  }
-
-  onApplied(listener: (position: bigint) => void): () => void {
-    this.emitter.on('applied', listener);
-    return () => this.emitter.off('applied', listener);
-  }
-
-  onBatch(listener: (batch: AppliedBatch) => void): () => void {
-    this.emitter.on('batch', listener);
-    return () => this.emitter.off('batch', listener);
+    super();
   }
 
   start(): void {
@@ -122,10 +110,10 @@ export class ProjectorThread implements ProjectorHandle {
   private receive(message: FromProjector) {
     switch (message.type) {
       case 'applied':
-        this.emitter.emit('applied', BigInt(message.position));
+        this.announceApplied(BigInt(message.position));
         return;
       case 'batch':
-        this.emitter.emit('batch', { position: BigInt(message.position), events: message.events, ms: message.ms } satisfies AppliedBatch);
+        this.announceBatch({ position: BigInt(message.position), events: message.events, ms: message.ms });
         return;
       case 'caught-up': {
         const waiter = this.waiting.get(message.id);
